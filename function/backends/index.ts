@@ -1,0 +1,5 @@
+import type { ClusterBackend } from './backend.js';
+import { vcluster } from './vcluster.js';
+
+/** Cluster backends by the name used in `spec.cluster.backend` and the catalogue's `cluster`. */
+export const backends: Record<string, ClusterBackend | undefined> = { vcluster };

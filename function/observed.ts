@@ -1,0 +1,46 @@
+import { isObject, type JsonObject } from './field-error.js';
+
+export interface ObservedResource {
+  resource: JsonObject;
+  connectionDetails: Record<string, Buffer>;
+}
+
+export type Health =
+  | { state: 'absent' }
+  | { state: 'progressing'; message?: string }
+  | { state: 'ready' }
+  | { state: 'failed'; message: string };
+
+interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+function condition(resource: JsonObject, type: string): Condition | undefined {
+  const status = isObject(resource.status) ? resource.status : {};
+  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+  return conditions.find((c): c is Condition => isObject(c) && c.type === type);
+}
+
+/**
+ * Health of a managed resource from its Crossplane conditions: Ready=True is ready; a failed
+ * reconcile (Synced=False) or Ready=False for a reason other than still creating or deleting is a
+ * failure; anything else is still in progress.
+ */
+export function healthOf(observed: ObservedResource | undefined): Health {
+  if (!observed) return { state: 'absent' };
+  const ready = condition(observed.resource, 'Ready');
+  if (ready?.status === 'True') return { state: 'ready' };
+  const synced = condition(observed.resource, 'Synced');
+  if (synced?.status === 'False') {
+    return { state: 'failed', message: synced.message || synced.reason || 'reconcile failed' };
+  }
+  if (ready?.status === 'False' && ready.reason && !PROGRESSING_REASONS.has(ready.reason)) {
+    return { state: 'failed', message: ready.message || ready.reason };
+  }
+  return ready?.message ? { state: 'progressing', message: ready.message } : { state: 'progressing' };
+}
+
+const PROGRESSING_REASONS = new Set(['Creating', 'Deleting', 'Unavailable']);

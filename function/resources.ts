@@ -1,0 +1,95 @@
+import type { JsonObject } from './field-error.js';
+import type { Chart } from './catalog.js';
+import type { Placement } from './placement.js';
+
+/** A provider config reference; `kind` matters only to namespaced (`.m.`) managed resources. */
+export interface ProviderConfigRef {
+  name: string;
+  kind: 'ProviderConfig' | 'ClusterProviderConfig';
+}
+
+export interface ReleaseOptions {
+  name: string;
+  /** The Helm release name; defaults to the object's name. */
+  releaseName?: string;
+  chart: Chart;
+  namespace: string;
+  values: JsonObject;
+  providerConfig: ProviderConfigRef;
+  /** Values copied from objects the chart creates into the release's connection secret. */
+  connectionDetails?: JsonObject[];
+  writeConnectionSecret?: boolean;
+}
+
+function metadata(placement: Placement, name: string, annotations?: Record<string, string>) {
+  return {
+    name,
+    ...(placement.namespace ? { namespace: placement.namespace } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
+}
+
+/** A provider-helm Release. */
+export function helmRelease(placement: Placement, options: ReleaseOptions): JsonObject {
+  const spec: JsonObject = {
+    forProvider: {
+      chart: { ...options.chart },
+      namespace: options.namespace,
+      values: options.values,
+    },
+    providerConfigRef: placement.namespaced
+      ? { kind: options.providerConfig.kind, name: options.providerConfig.name }
+      : { name: options.providerConfig.name },
+  };
+  if (options.connectionDetails) spec.connectionDetails = options.connectionDetails;
+  if (options.writeConnectionSecret) {
+    const secret = placement.kubeconfigSecret;
+    spec.writeConnectionSecretToRef = placement.namespaced
+      ? { name: secret.name }
+      : { name: secret.name, namespace: secret.namespace };
+  }
+  return {
+    apiVersion: placement.helmApiVersion,
+    kind: 'Release',
+    metadata: metadata(
+      placement,
+      options.name,
+      options.releaseName ? { 'crossplane.io/external-name': options.releaseName } : undefined,
+    ),
+    spec,
+  };
+}
+
+/** A provider config that reaches the new cluster through its kubeconfig Secret. */
+export function providerConfig(placement: Placement, apiVersion: string, name: string): JsonObject {
+  return {
+    apiVersion,
+    kind: 'ProviderConfig',
+    metadata: metadata(placement, name),
+    spec: {
+      credentials: { source: 'Secret', secretRef: { ...placement.kubeconfigSecret } },
+    },
+  };
+}
+
+interface Ref {
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+/** A Usage that keeps `of` from being deleted while `by` exists: tools go before their cluster. */
+export function usage(placement: Placement, name: string, of: Ref, by: Ref): JsonObject {
+  const ref = (r: Ref) => ({ apiVersion: r.apiVersion, kind: r.kind, resourceRef: { name: r.name } });
+  return {
+    apiVersion: placement.usageApiVersion,
+    kind: 'Usage',
+    metadata: metadata(placement, name),
+    spec: { of: ref(of), by: ref(by), replayDeletion: true },
+  };
+}
+
+export function refTo(resource: JsonObject): Ref {
+  const meta = resource.metadata as { name: string };
+  return { apiVersion: String(resource.apiVersion), kind: String(resource.kind), name: meta.name };
+}

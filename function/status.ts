@@ -1,0 +1,134 @@
+import type { JsonObject } from './field-error.js';
+import type { Environment } from './environment.js';
+import type { Composed, ToolState } from './compose.js';
+
+export type Phase = 'Pending' | 'ProvisioningCluster' | 'InstallingTools' | 'Ready' | 'Failed';
+
+export interface ConditionReport {
+  type: 'ClusterReady' | 'ToolsReady';
+  ready: boolean;
+  reason: string;
+  message: string;
+}
+
+export interface Report {
+  phase: Phase;
+  status: JsonObject;
+  conditions: ConditionReport[];
+  /** What a developer reads on the claim; `warning` for failures. */
+  message: { text: string; warning: boolean };
+  /** Each a sentence of its own, such as a tool being removed. */
+  notes: string[];
+}
+
+/** Turns what was composed into the XR's status, its conditions and a one-line summary. */
+export function report(environment: Environment, composed: Composed): Report {
+  const { cluster, tools } = composed;
+  const readyTools = tools.filter((tool) => tool.ready).length;
+  const failedTools = tools.filter((tool) => tool.phase === 'Failed');
+  const progress = `${readyTools} of ${tools.length} tools ready`;
+
+  let phase: Phase;
+  let text: string;
+  if (cluster.health.state === 'failed' || failedTools.length > 0) {
+    phase = 'Failed';
+    const failures = failedTools.map((tool) => `tool ${tool.name}: ${tool.message}`);
+    if (cluster.health.state === 'failed') failures.unshift(`cluster: ${cluster.health.message}`);
+    text = `failed: ${failures.join('; ')} (${progress})`;
+  } else if (cluster.health.state === 'absent') {
+    phase = 'Pending';
+    text = `creating the ${environment.backend} cluster (${progress})`;
+  } else if (cluster.health.state === 'progressing') {
+    phase = 'ProvisioningCluster';
+    text = `provisioning the ${environment.backend} cluster (${progress})`;
+  } else if (readyTools < tools.length) {
+    phase = 'InstallingTools';
+    const installing = tools.filter((tool) => tool.phase === 'Installing').map((tool) => tool.name);
+    text = `installing ${installing.join(', ') || 'tools'} (${progress})`;
+  } else {
+    phase = 'Ready';
+    text = `environment ready (${progress})`;
+  }
+
+  const clusterStatus: JsonObject = {
+    backend: environment.backend,
+    ready: cluster.health.state === 'ready',
+    endpoint: cluster.endpoint,
+  };
+  if (cluster.kubernetesVersion) clusterStatus.kubernetesVersion = cluster.kubernetesVersion;
+  if (composed.placement.namespaced) {
+    clusterStatus.kubeconfigSecretRef = {
+      name: composed.placement.kubeconfigSecret.name,
+      key: composed.placement.kubeconfigSecret.key,
+    };
+  }
+  const status: JsonObject = {
+    phase,
+    cluster: clusterStatus,
+    tools: tools.map(toolStatus),
+  };
+  const expiresAt = expiry(environment);
+  if (expiresAt) status.expiresAt = expiresAt;
+
+  return {
+    phase,
+    status,
+    conditions: [clusterCondition(composed), toolsCondition(tools, progress)],
+    message: { text, warning: phase === 'Failed' },
+    notes: composed.removedTools.map((name) => `removing tool ${name}: no longer requested`),
+  };
+}
+
+function toolStatus(tool: ToolState): JsonObject {
+  const status: JsonObject = {
+    name: tool.name,
+    version: tool.version,
+    ready: tool.ready,
+    phase: tool.phase,
+  };
+  if (tool.message) status.message = tool.message;
+  return status;
+}
+
+function clusterCondition({ cluster }: Composed): ConditionReport {
+  switch (cluster.health.state) {
+    case 'ready':
+      return { type: 'ClusterReady', ready: true, reason: 'Available', message: cluster.endpoint };
+    case 'failed':
+      return { type: 'ClusterReady', ready: false, reason: 'Failed', message: cluster.health.message };
+    case 'absent':
+      return { type: 'ClusterReady', ready: false, reason: 'Creating', message: 'not created yet' };
+    case 'progressing':
+      return {
+        type: 'ClusterReady',
+        ready: false,
+        reason: 'Creating',
+        message: cluster.health.message ?? 'provisioning',
+      };
+  }
+}
+
+function toolsCondition(tools: ToolState[], progress: string): ConditionReport {
+  if (tools.some((tool) => tool.phase === 'Failed')) {
+    return { type: 'ToolsReady', ready: false, reason: 'Failed', message: progress };
+  }
+  if (tools.every((tool) => tool.ready)) {
+    return { type: 'ToolsReady', ready: true, reason: 'Available', message: progress };
+  }
+  const installing = tools.some((tool) => tool.phase === 'Installing');
+  return {
+    type: 'ToolsReady',
+    ready: false,
+    reason: installing ? 'Installing' : 'Waiting',
+    message: progress,
+  };
+}
+
+/** `metadata.creationTimestamp + spec.ttl`, to the second as Kubernetes timestamps are. */
+function expiry(environment: Environment): string | undefined {
+  const created = environment.composite.creationTimestamp;
+  if (!environment.ttl || !created) return undefined;
+  const start = Date.parse(created);
+  if (Number.isNaN(start)) return undefined;
+  return new Date(start + environment.ttl.milliseconds).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,80 @@
+import { generateKeyPairSync } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface KeyPair {
+  key: string;
+  cert: string;
+}
+
+export interface TestPki {
+  ca: KeyPair;
+  server: KeyPair;
+  client: KeyPair;
+  /** A client certificate from a CA the server does not trust. */
+  stranger: KeyPair;
+}
+
+function rsaKey() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+    privateKey: forge.pki.privateKeyFromPem(
+      privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    ),
+  };
+}
+
+let serial = 1;
+
+function certificate(
+  commonName: string,
+  key: ReturnType<typeof rsaKey>,
+  issuer: { name: string; key: forge.pki.rsa.PrivateKey } | undefined,
+  extensions: object[],
+): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = key.publicKey;
+  cert.serialNumber = (serial++).toString(16).padStart(2, '0');
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 24 * 3_600_000);
+  cert.setSubject([{ name: 'commonName', value: commonName }]);
+  cert.setIssuer([{ name: 'commonName', value: issuer?.name ?? commonName }]);
+  cert.setExtensions(extensions);
+  cert.sign(issuer?.key ?? key.privateKey, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+function authority(name: string) {
+  const key = rsaKey();
+  const cert = certificate(name, key, undefined, [
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+  ]);
+  return { pair: { key: key.privatePem, cert }, issuer: { name, key: key.privateKey } };
+}
+
+function leaf(name: string, issuer: { name: string; key: forge.pki.rsa.PrivateKey }, server: boolean) {
+  const key = rsaKey();
+  const cert = certificate(name, key, issuer, [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: server, clientAuth: !server },
+    ...(server
+      ? [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }]
+      : []),
+  ]);
+  return { key: key.privatePem, cert };
+}
+
+/** A CA with a server and a client certificate, as Crossplane's package manager issues them. */
+export function createTestPki(): TestPki {
+  const ca = authority('test-ca');
+  const other = authority('stranger-ca');
+  return {
+    ca: ca.pair,
+    server: leaf('function-xenvironment', ca.issuer, true),
+    client: leaf('crossplane', ca.issuer, false),
+    stranger: leaf('stranger', other.issuer, false),
+  };
+}
