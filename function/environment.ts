@@ -80,7 +80,12 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
     );
   }
   if (spec.ttl !== undefined) {
-    const text = read.matching(spec.ttl, 'spec.ttl', DURATION, 'a duration such as "8h" or "1d12h"');
+    const text = read.matching(
+      spec.ttl,
+      'spec.ttl',
+      DURATION,
+      'a duration such as "8h" or "1d12h"',
+    );
     environment.ttl = { text, milliseconds: durationMilliseconds(text) };
   }
   if (spec.events !== undefined) {
@@ -96,7 +101,8 @@ function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
     const field = `spec.tools[${index}]`;
     const tool = read.object(raw, field);
     const name = read.matching(tool.name, `${field}.name`, DNS_LABEL, 'a DNS-1123 label');
-    if (seen.has(name)) throw new FieldError(`${field}.name`, `${JSON.stringify(name)} is listed twice`);
+    if (seen.has(name))
+      throw new FieldError(`${field}.name`, `${JSON.stringify(name)} is listed twice`);
     seen.add(name);
     const entry: CatalogTool | undefined = catalog.tools.get(name);
     if (!entry) {

@@ -34,7 +34,8 @@ export const read = {
     return value === undefined || value === null ? undefined : read.string(value, field);
   },
   array(value: unknown, field: string): unknown[] {
-    if (!Array.isArray(value)) throw new FieldError(field, `must be a list, got ${describe(value)}`);
+    if (!Array.isArray(value))
+      throw new FieldError(field, `must be a list, got ${describe(value)}`);
     return value;
   },
   optionalArray(value: unknown, field: string): unknown[] {

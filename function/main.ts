@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: values.debug ? 'debug' : 'info' });
   const maxMiB = Number(values['max-recv-message-size']);
   if (!Number.isInteger(maxMiB) || maxMiB < 1) {
-    throw new Error(`--max-recv-message-size: ${values['max-recv-message-size']} is not a whole number of MiB ≥ 1`);
+    throw new Error(
+      `--max-recv-message-size: ${values['max-recv-message-size']} is not a whole number of MiB ≥ 1`,
+    );
   }
   const credentials = values.insecure
     ? grpc.ServerCredentials.createInsecure()

@@ -40,7 +40,9 @@ export function healthOf(observed: ObservedResource | undefined): Health {
   if (ready?.status === 'False' && ready.reason && !PROGRESSING_REASONS.has(ready.reason)) {
     return { state: 'failed', message: ready.message || ready.reason };
   }
-  return ready?.message ? { state: 'progressing', message: ready.message } : { state: 'progressing' };
+  return ready?.message
+    ? { state: 'progressing', message: ready.message }
+    : { state: 'progressing' };
 }
 
 const PROGRESSING_REASONS = new Set(['Creating', 'Deleting', 'Unavailable']);

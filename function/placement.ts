@@ -21,7 +21,10 @@ export interface Placement {
 
 export const KUBECONFIG_KEY = 'kubeconfig';
 
-export function placementFor(composite: CompositeRef, connectionSecretNamespace: string): Placement {
+export function placementFor(
+  composite: CompositeRef,
+  connectionSecretNamespace: string,
+): Placement {
   const kubeconfigName = boundedName([composite.name, 'kubeconfig']);
   if (composite.namespace) {
     return {
@@ -30,7 +33,11 @@ export function placementFor(composite: CompositeRef, connectionSecretNamespace:
       helmApiVersion: 'helm.m.crossplane.io/v1beta1',
       kubernetesApiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
       usageApiVersion: 'protection.crossplane.io/v1beta1',
-      kubeconfigSecret: { name: kubeconfigName, namespace: composite.namespace, key: KUBECONFIG_KEY },
+      kubeconfigSecret: {
+        name: kubeconfigName,
+        namespace: composite.namespace,
+        key: KUBECONFIG_KEY,
+      },
       prefix: composite.name,
     };
   }

@@ -80,7 +80,11 @@ interface Ref {
 
 /** A Usage that keeps `of` from being deleted while `by` exists: tools go before their cluster. */
 export function usage(placement: Placement, name: string, of: Ref, by: Ref): JsonObject {
-  const ref = (r: Ref) => ({ apiVersion: r.apiVersion, kind: r.kind, resourceRef: { name: r.name } });
+  const ref = (r: Ref) => ({
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    resourceRef: { name: r.name },
+  });
   return {
     apiVersion: placement.usageApiVersion,
     kind: 'Usage',

@@ -92,7 +92,10 @@ function observedResources(req: RunFunctionRequest): Record<string, ObservedReso
   const observed: Record<string, ObservedResource> = {};
   for (const [key, value] of Object.entries(req.observed?.resources ?? {})) {
     if (isObject(value.resource)) {
-      observed[key] = { resource: value.resource, connectionDetails: value.connectionDetails ?? {} };
+      observed[key] = {
+        resource: value.resource,
+        connectionDetails: value.connectionDetails ?? {},
+      };
     }
   }
   return observed;

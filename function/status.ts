@@ -95,7 +95,12 @@ function clusterCondition({ cluster }: Composed): ConditionReport {
     case 'ready':
       return { type: 'ClusterReady', ready: true, reason: 'Available', message: cluster.endpoint };
     case 'failed':
-      return { type: 'ClusterReady', ready: false, reason: 'Failed', message: cluster.health.message };
+      return {
+        type: 'ClusterReady',
+        ready: false,
+        reason: 'Failed',
+        message: cluster.health.message,
+      };
     case 'absent':
       return { type: 'ClusterReady', ready: false, reason: 'Creating', message: 'not created yet' };
     case 'progressing':

@@ -22,7 +22,10 @@ const RELEASE_NAME = 'vcluster';
 export const vcluster: ClusterBackend<VclusterSettings> = {
   parseSettings(raw, field) {
     const settings = read.object(raw, field);
-    const versions = read.optionalObject(settings.kubernetesVersions, `${field}.kubernetesVersions`);
+    const versions = read.optionalObject(
+      settings.kubernetesVersions,
+      `${field}.kubernetesVersions`,
+    );
     const kubernetesVersions: Record<string, JsonObject> = {};
     for (const [version, values] of Object.entries(versions)) {
       kubernetesVersions[version] = read.object(values, `${field}.kubernetesVersions.${version}`);

@@ -18,7 +18,9 @@ function rsaKey() {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+    publicKey: forge.pki.publicKeyFromPem(
+      publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    ),
     privateKey: forge.pki.privateKeyFromPem(
       privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
     ),
@@ -54,14 +56,26 @@ function authority(name: string) {
   return { pair: { key: key.privatePem, cert }, issuer: { name, key: key.privateKey } };
 }
 
-function leaf(name: string, issuer: { name: string; key: forge.pki.rsa.PrivateKey }, server: boolean) {
+function leaf(
+  name: string,
+  issuer: { name: string; key: forge.pki.rsa.PrivateKey },
+  server: boolean,
+) {
   const key = rsaKey();
   const cert = certificate(name, key, issuer, [
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: server, clientAuth: !server },
     ...(server
-      ? [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }]
+      ? [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 7, ip: '127.0.0.1' },
+              { type: 2, value: 'localhost' },
+            ],
+          },
+        ]
       : []),
   ]);
   return { key: key.privatePem, cert };

@@ -8,15 +8,17 @@ import { pino } from 'pino';
 import { runFunction } from '../../function/run-function.js';
 import { startFunctionServer } from '../../function/server.js';
 
-// The SDK exports the service definition but not its generated client.
-const FunctionRunnerClient = grpc.makeGenericClientConstructor(
-  FunctionRunnerServiceService as unknown as grpc.ServiceDefinition,
-  'FunctionRunnerService',
-) as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options: grpc.ClientOptions,
-) => grpc.Client & {
+export interface FunctionClient {
+  call(req: RunFunctionRequest): Promise<RunFunctionResponse>;
+  close(): void;
+}
+
+export interface RunningFunction extends FunctionClient {
+  address: string;
+  stop(): Promise<void>;
+}
+
+type RunFunctionClient = grpc.Client & {
   runFunction(
     req: RunFunctionRequest,
     options: grpc.CallOptions,
@@ -24,37 +26,64 @@ const FunctionRunnerClient = grpc.makeGenericClientConstructor(
   ): void;
 };
 
-export interface RunningFunction {
-  address: string;
-  call(req: RunFunctionRequest): Promise<RunFunctionResponse>;
-  stop(): Promise<void>;
+/** A RunFunction client for the given proto package (Crossplane ≤ 1.16 calls v1beta1). */
+export function connectFunction(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  protoPackage: 'v1' | 'v1beta1' = 'v1',
+  options: grpc.ClientOptions = {},
+): FunctionClient {
+  // The SDK exports the service definition but not its generated client.
+  const definition = {
+    runFunction: {
+      ...FunctionRunnerServiceService.runFunction,
+      path: `/apiextensions.fn.proto.${protoPackage}.FunctionRunnerService/RunFunction`,
+    },
+  };
+  const Client = grpc.makeGenericClientConstructor(
+    definition as unknown as grpc.ServiceDefinition,
+    'FunctionRunnerService',
+  ) as unknown as new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options: grpc.ClientOptions,
+  ) => RunFunctionClient;
+  const client = new Client(address, credentials, options);
+  return {
+    call: (req) =>
+      new Promise((resolve, reject) => {
+        client.runFunction(req, { deadline: Date.now() + 10_000 }, (error, rsp) =>
+          error ? reject(error) : resolve(rsp),
+        );
+      }),
+    close: () => client.close(),
+  };
 }
 
 /** Starts the real function server on a free loopback port and connects a client to it. */
 export async function startFunction(
-  serverCredentials = grpc.ServerCredentials.createInsecure(),
-  clientCredentials = grpc.credentials.createInsecure(),
-  clientOptions: grpc.ClientOptions = {},
+  options: {
+    serverCredentials?: grpc.ServerCredentials;
+    clientCredentials?: grpc.ChannelCredentials;
+    maxRecvMessageBytes?: number;
+  } = {},
 ): Promise<RunningFunction> {
   const { server, port } = await startFunctionServer((req) => runFunction(req), {
     address: '127.0.0.1:0',
-    credentials: serverCredentials,
-    maxRecvMessageBytes: 4 * 1024 * 1024,
+    credentials: options.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
+    maxRecvMessageBytes: options.maxRecvMessageBytes ?? 4 * 1024 * 1024,
     logger: pino({ level: 'silent' }),
   });
   const address = `127.0.0.1:${port}`;
-  const client = new FunctionRunnerClient(address, clientCredentials, clientOptions);
+  const client = connectFunction(
+    address,
+    options.clientCredentials ?? grpc.credentials.createInsecure(),
+    'v1',
+    { 'grpc.max_send_message_length': 64 * 1024 * 1024 },
+  );
   return {
     address,
-    call: (req) =>
-      new Promise((resolve, reject) => {
-        client.runFunction(
-          req,
-          { deadline: Date.now() + 10_000 },
-          (error: grpc.ServiceError | null, rsp: RunFunctionResponse) =>
-            error ? reject(error) : resolve(rsp),
-        );
-      }),
+    ...client,
     stop: async () => {
       client.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Severity } from '@crossplane-org/function-sdk-typescript';
+import { mutualTlsCredentials } from '../function/server.js';
+import { createTestPki, type TestPki } from './support/certificates.js';
+import { connectFunction, startFunction, type RunningFunction } from './support/function-server.js';
+import { request, shippedCatalog, xEnvironment } from './support/requests.js';
+
+let pki: TestPki;
+let certsDir: string;
+let catalog: Record<string, unknown>;
+
+beforeAll(async () => {
+  pki = createTestPki();
+  certsDir = await mkdtemp(join(tmpdir(), 'xenv-tls-'));
+  await writeFile(join(certsDir, 'tls.key'), pki.server.key);
+  await writeFile(join(certsDir, 'tls.crt'), pki.server.cert);
+  await writeFile(join(certsDir, 'ca.crt'), pki.ca.cert);
+  catalog = await shippedCatalog();
+});
+
+const clientCredentials = (pair = pki.client) =>
+  grpc.credentials.createSsl(
+    Buffer.from(pki.ca.cert),
+    Buffer.from(pair.key),
+    Buffer.from(pair.cert),
+  );
+const newEnvironment = () => request(xEnvironment({ tools: [{ name: 'cert-manager' }] }), catalog);
+
+describe('mTLS on loopback', () => {
+  let fn: RunningFunction;
+  beforeAll(async () => {
+    fn = await startFunction({
+      serverCredentials: await mutualTlsCredentials(certsDir),
+      clientCredentials: clientCredentials(),
+    });
+  });
+  afterAll(() => fn.stop());
+
+  it('answers a client with a certificate from the trusted CA, on v1 and v1beta1', async () => {
+    const v1 = await fn.call(newEnvironment());
+    expect(Object.keys(v1.desired!.resources)).toContain('cluster');
+    const v1beta1 = connectFunction(fn.address, clientCredentials(), 'v1beta1');
+    try {
+      const rsp = await v1beta1.call(newEnvironment());
+      expect(rsp.desired).toEqual(v1.desired);
+    } finally {
+      v1beta1.close();
+    }
+  });
+
+  it('refuses a client without a certificate', async () => {
+    const anonymous = connectFunction(
+      fn.address,
+      grpc.credentials.createSsl(Buffer.from(pki.ca.cert)),
+    );
+    try {
+      await expect(anonymous.call(newEnvironment())).rejects.toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+      });
+    } finally {
+      anonymous.close();
+    }
+  });
+
+  it('refuses a client whose certificate another CA signed', async () => {
+    const stranger = connectFunction(fn.address, clientCredentials(pki.stranger));
+    try {
+      await expect(stranger.call(newEnvironment())).rejects.toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+      });
+    } finally {
+      stranger.close();
+    }
+  });
+});
+
+describe('message size', () => {
+  const bigRequest = () => {
+    // An XR the size of one with large tool values: past grpc-js's default 4 MiB.
+    const req = newEnvironment();
+    const spec = (req.observed!.composite!.resource as { spec: { tools: { values?: object }[] } })
+      .spec;
+    spec.tools[0]!.values = { blob: 'x'.repeat(5 * 1024 * 1024) };
+    return req;
+  };
+
+  it('refuses requests over the limit and accepts them under a raised one', async () => {
+    const small = await startFunction();
+    const large = await startFunction({ maxRecvMessageBytes: 16 * 1024 * 1024 });
+    try {
+      await expect(small.call(bigRequest())).rejects.toMatchObject({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+      });
+      const rsp = await large.call(bigRequest());
+      expect(rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)).toBeUndefined();
+    } finally {
+      await small.stop();
+      await large.stop();
+    }
+  });
+});
+
+/** Starts the built entrypoint, as the package's image does. */
+function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['dist/function/main.js', ...args], {
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters.filter((w) => output.includes(w.text))) waiter.resolve();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, output })),
+  );
+  return {
+    child,
+    exited,
+    printed: (text: string) =>
+      new Promise<void>((resolve) => {
+        if (output.includes(text)) resolve();
+        else waiters.push({ text, resolve });
+      }),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('the function binary', () => {
+  it('exits non-zero when it cannot bind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, output } = await startMain(['--insecure', '--address', `127.0.0.1:${port}`])
+        .exited;
+      expect(code).toBe(1);
+      expect(output).toMatch(/^function-xenvironment: .*127\.0\.0\.1/m);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits non-zero, naming the file, when the TLS certificates are missing', async () => {
+    const { code, output } = await startMain([], { TLS_SERVER_CERTS_DIR: '/nonexistent/tls' })
+      .exited;
+    expect(code).toBe(1);
+    expect(output).toContain('/nonexistent/tls/tls.key');
+  });
+
+  it('serves mTLS with certificates from TLS_SERVER_CERTS_DIR and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const main = startMain(['--address', `127.0.0.1:${port}`], { TLS_SERVER_CERTS_DIR: certsDir });
+    await main.printed('function listening');
+    const client = connectFunction(`127.0.0.1:${port}`, clientCredentials());
+    try {
+      const rsp = await client.call(newEnvironment());
+      expect(Object.keys(rsp.desired!.resources)).toContain('cluster');
+    } finally {
+      client.close();
+    }
+    main.child.kill('SIGTERM');
+    expect((await main.exited).code).toBe(0);
+  });
+});
