@@ -2,7 +2,7 @@ import type { JsonObject } from './field-error.js';
 import type { Catalog } from './catalog.js';
 import type { Environment, RequestedTool } from './environment.js';
 import { backends } from './backends/index.js';
-import { healthOf, type Health, type ObservedResource } from './observed.js';
+import { healthOf, type Health, type ObservedResource } from '../common/health.js';
 import { placementFor, KUBECONFIG_KEY, type Placement } from './placement.js';
 import { boundedName } from './names.js';
 import { helmRelease, providerConfig, refTo, usage } from './resources.js';

@@ -9,11 +9,9 @@ export class FieldError extends Error {
   }
 }
 
-export type JsonObject = Record<string, unknown>;
+import { isObject, type JsonObject } from '../common/objects.js';
 
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isObject, type JsonObject };
 
 /** Reads typed values out of untrusted objects, naming the field in every error. */
 export const read = {

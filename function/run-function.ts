@@ -14,7 +14,7 @@ import { parseCatalog } from './catalog.js';
 import { parseEnvironment } from './environment.js';
 import { compose } from './compose.js';
 import { report } from './status.js';
-import type { ObservedResource } from './observed.js';
+import type { ObservedResource } from '../common/health.js';
 
 /**
  * Reads the catalogue and the XR, composes the environment and answers with the whole desired

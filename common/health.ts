@@ -1,4 +1,4 @@
-import { isObject, type JsonObject } from './field-error.js';
+import { isObject, type JsonObject } from './objects.js';
 
 export interface ObservedResource {
   resource: JsonObject;
@@ -16,6 +16,7 @@ interface Condition {
   status?: string;
   reason?: string;
   message?: string;
+  observedGeneration?: number;
 }
 
 function condition(resource: JsonObject, type: string): Condition | undefined {
@@ -32,7 +33,7 @@ function condition(resource: JsonObject, type: string): Condition | undefined {
 export function healthOf(observed: ObservedResource | undefined): Health {
   if (!observed) return { state: 'absent' };
   const ready = condition(observed.resource, 'Ready');
-  if (ready?.status === 'True') return { state: 'ready' };
+  if (ready?.status === 'True' && !stale(observed.resource, ready)) return { state: 'ready' };
   const synced = condition(observed.resource, 'Synced');
   if (synced?.status === 'False') {
     return { state: 'failed', message: synced.message || synced.reason || 'reconcile failed' };
@@ -43,6 +44,16 @@ export function healthOf(observed: ObservedResource | undefined): Health {
   return ready?.message
     ? { state: 'progressing', message: ready.message }
     : { state: 'progressing' };
+}
+
+/** A condition written for an older generation says nothing about the current spec. */
+function stale(resource: JsonObject, observed: Condition): boolean {
+  const metadata = isObject(resource.metadata) ? resource.metadata : {};
+  return (
+    typeof observed.observedGeneration === 'number' &&
+    typeof metadata.generation === 'number' &&
+    observed.observedGeneration < metadata.generation
+  );
 }
 
 const PROGRESSING_REASONS = new Set(['Creating', 'Deleting', 'Unavailable']);

@@ -1,0 +1,104 @@
+import { healthOf } from '../common/health.js';
+import { isObject, type JsonObject } from '../common/objects.js';
+import { chartPurl } from './events.js';
+import {
+  emptyRecord,
+  type Observation,
+  type Recorded,
+  type ToolObservation,
+} from './transitions.js';
+
+/** Where the bridge records what it has announced, on the XR itself. */
+export const RECORD_ANNOTATION = 'xenvironment.io/cdevents';
+/** Holds a deleted XR until environment.deleted is delivered. */
+export const FINALIZER = 'xenvironment.io/cdevents-bridge';
+
+const RESOURCE_NAME = 'crossplane.io/composition-resource-name';
+
+const objectAt = (value: unknown): JsonObject => (isObject(value) ? value : {});
+const listAt = (value: unknown): JsonObject[] =>
+  Array.isArray(value) ? value.filter(isObject) : [];
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/** The environment's name for consumers: the claim's namespace/name when it has a claim. */
+export function environmentId(xr: JsonObject): string {
+  const metadata = objectAt(xr.metadata);
+  const labels = objectAt(metadata.labels);
+  const claimName = text(labels['crossplane.io/claim-name']);
+  const claimNamespace = text(labels['crossplane.io/claim-namespace']);
+  if (claimName && claimNamespace) return `${claimNamespace}/${claimName}`;
+  const namespace = text(metadata.namespace);
+  return namespace ? `${namespace}/${String(metadata.name)}` : String(metadata.name);
+}
+
+export function sinkOf(xr: JsonObject): string | undefined {
+  return text(objectAt(objectAt(xr.spec).events).sink);
+}
+
+export function readRecord(xr: JsonObject): Recorded {
+  const raw = text(objectAt(objectAt(xr.metadata).annotations)[RECORD_ANNOTATION]);
+  if (!raw) return emptyRecord();
+  return { ...emptyRecord(), ...(JSON.parse(raw) as Partial<Recorded>) };
+}
+
+function conditionOf(resource: JsonObject, type: string): JsonObject | undefined {
+  return listAt(objectAt(resource.status).conditions).find((c) => c.type === type);
+}
+
+/** What the XR and its composed Releases say now. */
+export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
+  const metadata = objectAt(xr.metadata);
+  const byKey = new Map<string, JsonObject>();
+  for (const resource of composed) {
+    const key = text(objectAt(objectAt(resource.metadata).annotations)[RESOURCE_NAME]);
+    if (key) byKey.set(key, resource);
+  }
+  const status = objectAt(xr.status);
+  // The function's resolved view (status.tools) once it has run; the claim's request before.
+  const listed =
+    listAt(status.tools).length > 0 ? listAt(status.tools) : listAt(objectAt(xr.spec).tools);
+  const tools = listed.map((entry): ToolObservation => {
+    const name = String(entry.name);
+    const release = byKey.get(`tool-${name}`);
+    const chart = objectAt(objectAt(objectAt(release?.spec).forProvider).chart);
+    const version = text(entry.version) ?? text(chart.version) ?? '';
+    const health = healthOf(release && { resource: release, connectionDetails: {} });
+    const tool: ToolObservation = {
+      name,
+      version,
+      ready: health.state === 'ready' && text(chart.version) === version,
+    };
+    if (release && text(chart.name)) {
+      tool.artifactId = chartPurl({
+        name: String(chart.name),
+        version: text(chart.version) ?? version,
+        ...(text(chart.repository) ? { repository: String(chart.repository) } : {}),
+      });
+    }
+    if (health.state === 'failed') tool.failure = health.message;
+    return tool;
+  });
+
+  const cluster = byKey.get('cluster');
+  const clusterHealth = healthOf(cluster && { resource: cluster, connectionDetails: {} });
+  const endpoint = text(objectAt(status.cluster).endpoint);
+  const synced = conditionOf(xr, 'Synced');
+  const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : [];
+
+  const observation: Observation = {
+    uid: String(metadata.uid),
+    id: environmentId(xr),
+    gone: Boolean(metadata.deletionTimestamp) && finalizers.every((f) => f === FINALIZER),
+    cluster: {
+      ready: clusterHealth.state === 'ready',
+      ...(endpoint ? { endpoint } : {}),
+      ...(clusterHealth.state === 'failed' ? { failure: clusterHealth.message } : {}),
+    },
+    tools,
+  };
+  if (synced?.status === 'False') {
+    observation.fatal = text(synced.message) ?? text(synced.reason) ?? 'composition failed';
+  }
+  return observation;
+}

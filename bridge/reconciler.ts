@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { JsonObject } from '../common/objects.js';
+import type { CDEvent } from './cdevents.js';
+import { eventFor } from './events.js';
+import { FINALIZER, observe, readRecord, sinkOf } from './observe.js';
+import { nextTransition, type Recorded } from './transitions.js';
+
+export type FinalizerChange = 'add' | 'remove';
+
+/** Kubernetes as the reconciler needs it; the informer-backed implementation is in kube.ts. */
+export interface Store {
+  composite(key: string): JsonObject | undefined;
+  composed(xr: JsonObject): JsonObject[];
+  /** Writes the record onto the XR and returns the XR as written. */
+  record(xr: JsonObject, record: Recorded, finalizer: FinalizerChange): Promise<JsonObject>;
+}
+
+export interface Emit {
+  (event: CDEvent, sink: string | undefined): Promise<void>;
+}
+
+function hasFinalizer(xr: JsonObject): boolean {
+  const finalizers = (xr.metadata as { finalizers?: string[] }).finalizers ?? [];
+  return finalizers.includes(FINALIZER);
+}
+
+/**
+ * Informer → compare with what was recorded → emit → record, one transition at a time, for one XR.
+ * Throws when an event cannot be delivered: the transition stays unrecorded and is retried.
+ */
+export class Reconciler {
+  /** The newest record written per XR uid, because the informer cache may not have it yet. */
+  private readonly written = new Map<string, Recorded>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly emit: Emit,
+    private readonly source: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private recordOf(xr: JsonObject): Recorded {
+    const uid = String((xr.metadata as { uid?: string }).uid);
+    const stored = readRecord(xr);
+    const written = this.written.get(uid);
+    return written && written.seq > stored.seq ? written : stored;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    let xr = this.store.composite(key);
+    while (xr) {
+      const recorded = this.recordOf(xr);
+      const observation = observe(xr, this.store.composed(xr));
+      const step = nextTransition(observation, recorded);
+      if (!step) {
+        if (!observation.gone && !recorded.deleted && !hasFinalizer(xr)) {
+          await this.store.record(xr, recorded, 'add');
+        }
+        return;
+      }
+      const event = eventFor(observation, recorded, step.transition, this.source);
+      await this.emit(event, sinkOf(xr));
+      const next: Recorded = { ...step.record, seq: recorded.seq + 1, last: event.context.id };
+      this.written.set(observation.uid, next);
+      this.logger.info(
+        { environment: observation.id, type: event.context.type, id: event.context.id },
+        'emitted',
+      );
+      xr = await this.store.record(xr, next, observation.gone ? 'remove' : 'add');
+      if (observation.gone) {
+        this.written.delete(observation.uid);
+        return;
+      }
+    }
+  }
+}
