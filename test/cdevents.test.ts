@@ -27,19 +27,35 @@ const artifactId = 'pkg:generic/argo-cd@9.1.0?download_url=https://argoproj.gith
 
 /** One sample subject per type the module builds: every field the schema allows. */
 const samples: { [T in EventType]: { id: string; content: Contents[T] } } = {
-  [EventType.environmentCreated]: { id: 'team-a/dev', content: { name: 'team-a/dev', uri: 'https://vcluster.vcluster-dev.svc:443' } },
-  [EventType.environmentModified]: { id: 'team-a/dev', content: { name: 'team-a/dev', uri: 'https://vcluster.vcluster-dev.svc:443' } },
+  [EventType.environmentCreated]: {
+    id: 'team-a/dev',
+    content: { name: 'team-a/dev', uri: 'https://vcluster.vcluster-dev.svc:443' },
+  },
+  [EventType.environmentModified]: {
+    id: 'team-a/dev',
+    content: { name: 'team-a/dev', uri: 'https://vcluster.vcluster-dev.svc:443' },
+  },
   [EventType.environmentDeleted]: { id: 'team-a/dev', content: { name: 'team-a/dev' } },
   [EventType.serviceDeployed]: { id: 'team-a/dev/argo-cd', content: { environment, artifactId } },
   [EventType.serviceUpgraded]: { id: 'team-a/dev/argo-cd', content: { environment, artifactId } },
   [EventType.serviceRemoved]: { id: 'team-a/dev/argo-cd', content: { environment } },
   [EventType.incidentDetected]: {
     id: 'team-a/dev/incidents/7',
-    content: { description: 'chart not found', environment, service: { id: 'team-a/dev/argo-cd' }, artifactId },
+    content: {
+      description: 'chart not found',
+      environment,
+      service: { id: 'team-a/dev/argo-cd' },
+      artifactId,
+    },
   },
   [EventType.incidentResolved]: {
     id: 'team-a/dev/incidents/7',
-    content: { description: 'chart not found', environment, service: { id: 'team-a/dev/argo-cd' }, artifactId },
+    content: {
+      description: 'chart not found',
+      environment,
+      service: { id: 'team-a/dev/argo-cd' },
+      artifactId,
+    },
   },
   [EventType.environmentRequested]: {
     id: 'team-a/dev',
@@ -52,31 +68,44 @@ describe('CDEvents builders', () => {
     const event = buildEvent(type, context, samples[type] as never);
     const validate = spec.validatorFor(type);
     expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
-    expect(event.context).toMatchObject({ specversion: '0.5.1', type, timestamp: '2026-11-25T09:00:00.123Z' });
+    expect(event.context).toMatchObject({
+      specversion: '0.5.1',
+      type,
+      timestamp: '2026-11-25T09:00:00.123Z',
+    });
   });
 
   it('refuses what the schemas refuse, naming the field', () => {
     expect(() =>
-      buildEvent(EventType.environmentCreated, context, { id: 'x', content: { name: 'x', url: 'https://x' } as never }),
+      buildEvent(EventType.environmentCreated, context, {
+        id: 'x',
+        content: { name: 'x', url: 'https://x' } as never,
+      }),
     ).toThrow(new CDEventError('subject.content.url', 'is not allowed'));
-    expect(() => buildEvent(EventType.environmentCreated, context, { id: 'x', content: { uri: 'not a uri' } })).toThrow(
-      'subject.content.uri: "not a uri" is not an absolute URI',
-    );
     expect(() =>
-      buildEvent(EventType.environmentDeleted, context, { id: 'x', content: { name: 'x', uri: 'https://x' } as never }),
+      buildEvent(EventType.environmentCreated, context, { id: 'x', content: { uri: 'not a uri' } }),
+    ).toThrow('subject.content.uri: "not a uri" is not an absolute URI');
+    expect(() =>
+      buildEvent(EventType.environmentDeleted, context, {
+        id: 'x',
+        content: { name: 'x', uri: 'https://x' } as never,
+      }),
     ).toThrow('subject.content.uri: is not allowed');
     expect(() =>
-      buildEvent(EventType.serviceDeployed, context, { id: 'x', content: { environment } as never }),
+      buildEvent(EventType.serviceDeployed, context, {
+        id: 'x',
+        content: { environment } as never,
+      }),
     ).toThrow('subject.content.artifactId: is required');
-    expect(() => buildEvent(EventType.serviceRemoved, { ...context, id: '' }, { id: 'x', content: {} })).toThrow(
-      'context.id: must be a non-empty string',
-    );
+    expect(() =>
+      buildEvent(EventType.serviceRemoved, { ...context, id: '' }, { id: 'x', content: {} }),
+    ).toThrow('context.id: must be a non-empty string');
   });
 
   it('agrees with the official schemas on invalid events', () => {
     const base = buildEvent(EventType.serviceDeployed, context, samples[EventType.serviceDeployed]);
     const broken = [
-      { ...base, subject: { ...base.subject, content: { environment: {} , artifactId } } },
+      { ...base, subject: { ...base.subject, content: { environment: {}, artifactId } } },
       { ...base, context: { ...base.context, timestamp: 'yesterday' } },
       { ...base, context: { ...base.context, links: [{ linkType: 'PATH' }] } },
       { ...base, extra: true },

@@ -27,13 +27,16 @@ export function loadOfficialSpec(): OfficialSpec {
   const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
   const byType = new Map<string, string>();
   const schemaFiles = (dir: string) =>
-    readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(dir, f));
   for (const file of schemaFiles(join(SPEC_DIR, 'schemas', 'links'))) ajv.addSchema(readJson(file));
   for (const file of schemaFiles(join(SPEC_DIR, 'schemas'))) {
     const schema = readJson(file);
     ajv.addSchema(schema);
-    const context = (schema.properties as { context: { properties: { type: { enum?: string[] } } } })
-      .context;
+    const context = (
+      schema.properties as { context: { properties: { type: { enum?: string[] } } } }
+    ).context;
     for (const type of context.properties.type.enum ?? []) byType.set(type, schema.$id as string);
   }
   const custom = readJson(join(SPEC_DIR, 'custom', 'schema.json'));
