@@ -75,7 +75,11 @@ export class KubeStore implements Store {
       inf.on('delete', enqueue);
     });
     for (const inf of this.composedInformers) {
-      const enqueue = (obj: KubernetesObject) => this.compositesOf(obj).forEach(this.changed);
+      const enqueue = (obj: KubernetesObject) => {
+        const keys = this.compositesOf(obj);
+        this.logger.debug({ composed: obj.metadata?.name, keys }, 'composed resource changed');
+        keys.forEach(this.changed);
+      };
       inf.on('add', enqueue);
       inf.on('update', enqueue);
       inf.on('delete', enqueue);

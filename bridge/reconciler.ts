@@ -52,6 +52,10 @@ export class Reconciler {
       const recorded = this.recordOf(xr);
       const observation = observe(xr, this.store.composed(xr));
       const step = nextTransition(observation, recorded);
+      this.logger.debug(
+        { key, observation, seq: recorded.seq, next: step?.transition },
+        'reconcile',
+      );
       if (!step) {
         if (!observation.gone && !recorded.deleted && !hasFinalizer(xr)) {
           await this.store.record(xr, recorded, 'add');

@@ -83,10 +83,9 @@ export function toolset(observation: Observation): string[] {
   return observation.tools.map((tool) => `${tool.name}@${tool.version}`).sort();
 }
 
+/** A Fatal result is an incident, not unreadiness: what was composed keeps running. */
 export function environmentReady(observation: Observation): boolean {
-  return (
-    observation.cluster.ready && !observation.fatal && observation.tools.every((tool) => tool.ready)
-  );
+  return observation.cluster.ready && observation.tools.every((tool) => tool.ready);
 }
 
 function currentIncidents(observation: Observation): Record<string, Omit<Incident, 'subject'>> {

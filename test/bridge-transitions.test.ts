@@ -134,6 +134,17 @@ describe('bridge transitions', () => {
     ]);
   });
 
+  it('treat a Fatal result on a healthy environment as an incident, not as unreadiness', () => {
+    const healthy = ready(observation({ cluster: { ready: true } }), 'cert-manager', 'argo-cd');
+    const { record } = drain(healthy, emptyRecord());
+    const fatal = drain(
+      { ...healthy, fatal: 'spec.tools[2].name: "tekon" is not in the catalogue' },
+      record,
+    );
+    expect(fatal.said).toEqual(['incident-detected composite']);
+    expect(drain(healthy, fatal.record).said).toEqual(['incident-resolved composite']);
+  });
+
   it('say nothing but "requested" before the cluster is ready', () => {
     const failing = observation({ cluster: { ready: false, failure: 'ImagePullBackOff' } });
     expect(drain(failing, emptyRecord()).said).toEqual(['requested', 'incident-detected cluster']);

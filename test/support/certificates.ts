@@ -30,39 +30,46 @@ function rsaKey() {
 let serial = 1;
 
 function certificate(
-  commonName: string,
+  subject: { commonName: string; organization?: string },
   key: ReturnType<typeof rsaKey>,
   issuer: { name: string; key: forge.pki.rsa.PrivateKey } | undefined,
   extensions: object[],
 ): string {
+  const commonName = subject.commonName;
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = (serial++).toString(16).padStart(2, '0');
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + 24 * 3_600_000);
-  cert.setSubject([{ name: 'commonName', value: commonName }]);
+  cert.setSubject([
+    { name: 'commonName', value: commonName },
+    ...(subject.organization ? [{ name: 'organizationName', value: subject.organization }] : []),
+  ]);
   cert.setIssuer([{ name: 'commonName', value: issuer?.name ?? commonName }]);
   cert.setExtensions(extensions);
   cert.sign(issuer?.key ?? key.privateKey, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }
 
-function authority(name: string) {
+/** A CA that can issue server and client certificates. */
+export function authority(name: string) {
   const key = rsaKey();
-  const cert = certificate(name, key, undefined, [
+  const cert = certificate({ commonName: name }, key, undefined, [
     { name: 'basicConstraints', cA: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true },
   ]);
   return { pair: { key: key.privatePem, cert }, issuer: { name, key: key.privateKey } };
 }
 
-function leaf(
+export function leaf(
   name: string,
   issuer: { name: string; key: forge.pki.rsa.PrivateKey },
   server: boolean,
-) {
+  organization?: string,
+): KeyPair {
   const key = rsaKey();
-  const cert = certificate(name, key, issuer, [
+  const subject = { commonName: name, ...(organization ? { organization } : {}) };
+  const cert = certificate(subject, key, issuer, [
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: server, clientAuth: !server },

@@ -1,0 +1,273 @@
+/**
+ * A real Kubernetes control plane on loopback for tests: etcd and kube-apiserver built from source
+ * by build.sh, RBAC on, client-certificate users. Everything binds to 127.0.0.1 on free ports and
+ * stop() leaves nothing running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:https';
+import { authority, leaf, type KeyPair } from '../support/certificates.js';
+
+export const TOOLS_BIN = resolve('.tools/bin');
+
+export interface ControlPlane {
+  server: string;
+  dir: string;
+  /** Path of a kubeconfig for the cluster admin (system:masters). */
+  adminKubeconfig: string;
+  /**
+   * Server-side applies a CRD as raw JSON: client-node's typed models drop `x-kubernetes-*`
+   * schema keys they know only by camelCase names.
+   */
+  applyCrd(crd: Record<string, unknown>): Promise<void>;
+  /** Writes a kubeconfig for a user with the given groups, authenticated by client certificate. */
+  userKubeconfig(user: string, group?: string): Promise<string>;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+function binary(name: string): string {
+  const path = join(TOOLS_BIN, name);
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run test/controlplane/build.sh (npm test does)`);
+  }
+  return path;
+}
+
+function kubeconfig(server: string, ca: string, user: string, pair: KeyPair): string {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name: 'xenvironment-test', cluster: { server, 'certificate-authority-data': b64(ca) } },
+    ],
+    users: [
+      {
+        name: user,
+        user: { 'client-certificate-data': b64(pair.cert), 'client-key-data': b64(pair.key) },
+      },
+    ],
+    contexts: [{ name: user, context: { cluster: 'xenvironment-test', user } }],
+    'current-context': user,
+  });
+}
+
+function applyRaw(
+  port: number,
+  ca: string,
+  admin: KeyPair,
+  path: string,
+  body: string,
+): Promise<void> {
+  return new Promise((done, fail) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'PATCH',
+        path: `${path}?fieldManager=xenvironment-tests&force=true`,
+        headers: { 'content-type': 'application/apply-patch+yaml' },
+        ca,
+        cert: admin.cert,
+        key: admin.key,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () =>
+          res.statusCode! < 300
+            ? done()
+            : fail(new Error(`apply ${path}: ${res.statusCode} ${text}`)),
+        );
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+function readyz(port: number, ca: string, admin: KeyPair): Promise<boolean> {
+  return new Promise((done) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/readyz',
+        ca,
+        cert: admin.cert,
+        key: admin.key,
+        timeout: 2_000,
+      },
+      (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => done(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+export interface StartOptions {
+  /** Keep the processes when this Node process exits (cluster:up). */
+  detached?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
+  const log = options.log ?? (() => {});
+  const etcdBin = binary('etcd');
+  const apiserverBin = binary('kube-apiserver');
+  const dir = await mkdtemp(join(tmpdir(), 'xenv-cp-'));
+  const ca = authority('xenvironment-test-ca');
+  const serving = leaf('kube-apiserver', ca.issuer, true);
+  const admin = leaf('admin', ca.issuer, false, 'system:masters');
+  const serviceAccount = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const files = {
+    ca: join(dir, 'ca.crt'),
+    cert: join(dir, 'apiserver.crt'),
+    key: join(dir, 'apiserver.key'),
+    saPub: join(dir, 'sa.pub'),
+    saKey: join(dir, 'sa.key'),
+  };
+  await writeFile(files.ca, ca.pair.cert);
+  await writeFile(files.cert, serving.cert);
+  await writeFile(files.key, serving.key);
+  await writeFile(files.saPub, serviceAccount.publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(files.saKey, serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const processes: ChildProcess[] = [];
+  const launch = (name: string, command: string, args: string[]) => {
+    const out = openSync(join(dir, `${name}.log`), 'a');
+    const child = spawn(command, args, {
+      stdio: ['ignore', out, out],
+      detached: options.detached ?? false,
+    });
+    if (options.detached) child.unref();
+    processes.push(child);
+    return child;
+  };
+
+  await mkdir(join(dir, 'etcd'));
+  log(`starting etcd on 127.0.0.1:${etcdPort}`);
+  launch('etcd', etcdBin, [
+    '--data-dir',
+    join(dir, 'etcd'),
+    '--listen-client-urls',
+    `http://127.0.0.1:${etcdPort}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${etcdPort}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster',
+    `default=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync',
+    '--log-level',
+    'warn',
+  ]);
+  log(`starting kube-apiserver on 127.0.0.1:${apiPort}`);
+  launch('kube-apiserver', apiserverBin, [
+    '--etcd-servers',
+    `http://127.0.0.1:${etcdPort}`,
+    '--bind-address',
+    '127.0.0.1',
+    '--advertise-address',
+    '127.0.0.1',
+    '--secure-port',
+    String(apiPort),
+    '--tls-cert-file',
+    files.cert,
+    '--tls-private-key-file',
+    files.key,
+    '--client-ca-file',
+    files.ca,
+    '--authorization-mode',
+    'RBAC',
+    '--service-account-issuer',
+    'https://kubernetes.default.svc',
+    '--service-account-key-file',
+    files.saPub,
+    '--service-account-signing-key-file',
+    files.saKey,
+    '--service-cluster-ip-range',
+    '10.96.0.0/24',
+    '--disable-admission-plugins',
+    'ServiceAccount',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+  ]);
+
+  const stop = async () => {
+    for (const child of processes) child.kill('SIGTERM');
+    await Promise.all(
+      processes.map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            child.once('exit', () => {
+              clearTimeout(force);
+              done();
+            });
+          }),
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const started = Date.now();
+  while (!(await readyz(apiPort, ca.pair.cert, admin))) {
+    const exited = processes.find((child) => child.exitCode !== null);
+    if (exited || Date.now() - started > 60_000) {
+      await stop();
+      throw new Error(`control plane did not become ready; logs were in ${dir}`);
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  log(`control plane ready in ${Date.now() - started} ms`);
+
+  const server = `https://127.0.0.1:${apiPort}`;
+  const adminKubeconfig = join(dir, 'admin.kubeconfig');
+  await writeFile(adminKubeconfig, kubeconfig(server, ca.pair.cert, 'admin', admin));
+  return {
+    server,
+    dir,
+    adminKubeconfig,
+    pids: processes.map((child) => child.pid!),
+    applyCrd: (crd) =>
+      applyRaw(
+        apiPort,
+        ca.pair.cert,
+        admin,
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${(crd.metadata as { name: string }).name}`,
+        JSON.stringify(crd),
+      ),
+    async userKubeconfig(user, group) {
+      const path = join(dir, `${user}.kubeconfig`);
+      await writeFile(
+        path,
+        kubeconfig(server, ca.pair.cert, user, leaf(user, ca.issuer, false, group)),
+      );
+      return path;
+    },
+    stop,
+  };
+}
