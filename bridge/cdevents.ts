@@ -60,7 +60,8 @@ export interface IncidentContent {
 }
 export interface EnvironmentRequestedContent {
   name: string;
-  tools: { name: string; version: string }[];
+  /** version is absent until the function has resolved it from the catalogue. */
+  tools: { name: string; version?: string }[];
 }
 
 export interface Contents {

@@ -62,7 +62,9 @@ export function eventFor(
         id: observation.id,
         content: {
           name: observation.id,
-          tools: observation.tools.map(({ name, version }) => ({ name, version })),
+          tools: observation.tools.map(({ name, version }) =>
+            version ? { name, version } : { name },
+          ),
         },
       });
     case 'created':

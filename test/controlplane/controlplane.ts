@@ -123,6 +123,31 @@ function readyz(port: number, ca: string, admin: KeyPair): Promise<boolean> {
   });
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops processes last-started first (kube-apiserver before etcd, which it needs to shut down
+ * cleanly), each with SIGTERM and, after 5 s, SIGKILL. Works for detached processes too.
+ */
+export async function terminate(pids: number[]): Promise<void> {
+  for (const pid of [...pids].reverse()) {
+    if (!alive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 5_000;
+    while (alive(pid)) {
+      if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+}
+
 export interface StartOptions {
   /** Keep the processes when this Node process exits (cluster:up). */
   detached?: boolean;
@@ -216,20 +241,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   ]);
 
   const stop = async () => {
-    for (const child of processes) child.kill('SIGTERM');
-    await Promise.all(
-      processes.map(
-        (child) =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-            child.once('exit', () => {
-              clearTimeout(force);
-              done();
-            });
-          }),
-      ),
-    );
+    await terminate(processes.map((child) => child.pid!));
     await rm(dir, { recursive: true, force: true });
   };
 

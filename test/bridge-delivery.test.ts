@@ -1,0 +1,215 @@
+import { createServer as createHttpsServer } from 'node:https';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildEvent, EventType } from '../bridge/cdevents.js';
+import { DeliveryError, encode, post, toCloudEvent } from '../bridge/cloudevents.js';
+import { loadConfig } from '../bridge/config.js';
+import { createEmitter } from '../bridge/emitter.js';
+import { Metrics } from '../bridge/metrics.js';
+import { WorkQueue } from '../bridge/queue.js';
+import { createTestPki } from './support/certificates.js';
+import { TestSink } from './support/sink.js';
+
+const event = buildEvent(
+  EventType.environmentCreated,
+  {
+    id: '0d1c2b3a-4e5f-8a7b-9c8d-7e6f5a4b3c2d',
+    source: '/xenvironment-bridge',
+    timestamp: new Date('2026-11-25T09:00:00.123Z'),
+  },
+  {
+    id: 'team-a/dev',
+    content: { name: 'team-a/dev', uri: 'https://vcluster.vcluster-dev.svc:443' },
+  },
+);
+const quiet = pino({ level: 'silent' });
+const sinks: TestSink[] = [];
+async function sinkUp(): Promise<TestSink> {
+  const sink = new TestSink();
+  await sink.up();
+  sinks.push(sink);
+  return sink;
+}
+afterEach(async () => {
+  await Promise.all(sinks.splice(0).map((s) => s.down()));
+});
+
+describe('CloudEvents delivery', () => {
+  it('follows the CDEvents binding in binary and structured mode', async () => {
+    const sink = await sinkUp();
+    for (const mode of ['binary', 'structured'] as const) {
+      await post(sink.url, encode(toCloudEvent(event, { cluster: 'dev' }), mode), {
+        timeoutMs: 2_000,
+      });
+    }
+    expect(sink.received.map((r) => r.mode)).toEqual(['binary', 'structured']);
+    for (const { event: ce } of sink.received) {
+      expect(ce).toMatchObject({
+        id: event.context.id,
+        source: event.context.source,
+        type: event.context.type,
+        subject: 'team-a/dev',
+        time: '2026-11-25T09:00:00.123Z',
+        datacontenttype: 'application/json',
+        cluster: 'dev',
+      });
+      expect(ce.data).toEqual(event);
+    }
+  });
+
+  it('treats a non-2xx answer as a failure, unlike the cloudevents transport', async () => {
+    const sink = await sinkUp();
+    sink.failWith = 500;
+    const sending = post(sink.url, encode(toCloudEvent(event), 'binary'), { timeoutMs: 2_000 });
+    await expect(sending).rejects.toEqual(new DeliveryError('sink answered 500', 500));
+  });
+
+  it('fails when the sink is down', async () => {
+    const sink = await sinkUp();
+    const url = sink.url;
+    await sink.down();
+    await expect(
+      post(url, encode(toCloudEvent(event), 'binary'), { timeoutMs: 2_000 }),
+    ).rejects.toBeInstanceOf(DeliveryError);
+  });
+
+  it('trusts a TLS sink through K_CA_CERTS, and only then', async () => {
+    const pki = createTestPki();
+    const server = createHttpsServer({ key: pki.server.key, cert: pki.server.cert }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(202).end());
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    try {
+      const message = encode(toCloudEvent(event), 'binary');
+      await expect(post(url, message, { timeoutMs: 2_000 })).rejects.toBeInstanceOf(DeliveryError);
+      await expect(post(url, message, { timeoutMs: 2_000, ca: pki.ca.cert })).resolves.toBe(202);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('counts, logs and does not fail when no sink is configured', async () => {
+    const metrics = new Metrics();
+    const emit = createEmitter(
+      { extensions: {}, mode: 'binary', timeoutMs: 1_000 },
+      metrics,
+      quiet,
+    );
+    await emit(event, undefined);
+    expect(await metrics.registry.metrics()).toContain(
+      `xenvironment_bridge_events_unsent_total{type="${EventType.environmentCreated}"} 1`,
+    );
+  });
+
+  it('sends to the environment sink over K_SINK', async () => {
+    const [fallback, own] = [await sinkUp(), await sinkUp()];
+    const emit = createEmitter(
+      { defaultSink: fallback.url, extensions: {}, mode: 'binary', timeoutMs: 1_000 },
+      new Metrics(),
+      quiet,
+    );
+    await emit(event, own.url);
+    await emit(event, undefined);
+    expect([own.received.length, fallback.received.length]).toEqual([1, 1]);
+  });
+});
+
+describe('bridge configuration', () => {
+  it('has defaults that need nothing set', () => {
+    expect(loadConfig({})).toMatchObject({
+      extensions: {},
+      mode: 'binary',
+      source: '/xenvironment-bridge',
+      composites: [
+        { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' },
+      ],
+      composed: [{ group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' }],
+      httpAddress: { host: '0.0.0.0', port: 8080 },
+    });
+    expect(loadConfig({}).defaultSink).toBeUndefined();
+  });
+
+  it('reads the SinkBinding variables; K_CE_OVERRIDES may be empty and holds extensions only', () => {
+    expect(loadConfig({ K_SINK: 'http://broker/ns/default', K_CE_OVERRIDES: '' })).toMatchObject({
+      defaultSink: 'http://broker/ns/default',
+      extensions: {},
+    });
+    expect(loadConfig({ K_CE_OVERRIDES: '{"extensions":{"team":"a"}}' }).extensions).toEqual({
+      team: 'a',
+    });
+  });
+
+  it.each([
+    [{ K_SINK: 'broker' }, 'K_SINK: not an absolute URL'],
+    [{ K_CE_OVERRIDES: '{' }, 'K_CE_OVERRIDES: not JSON'],
+    [{ K_CE_OVERRIDES: '{"type":"x"}' }, 'K_CE_OVERRIDES: may hold only {"extensions": {...}}'],
+    [
+      { K_CE_OVERRIDES: '{"extensions":{"Bad-Name":"x"}}' },
+      'K_CE_OVERRIDES: extension "Bad-Name" is not a CloudEvents attribute name',
+    ],
+    [{ BRIDGE_CE_MODE: 'batch' }, 'BRIDGE_CE_MODE: batch is not binary or structured'],
+    [
+      { BRIDGE_COMPOSITES: 'xenvironments' },
+      'BRIDGE_COMPOSITES: "xenvironments" is not group/version/plural',
+    ],
+    [{ BRIDGE_WORKERS: '0' }, 'BRIDGE_WORKERS: 0 is not a whole number ≥ 1'],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('work queue', () => {
+  it('retries a failing key with capped exponential backoff, then succeeds', async () => {
+    const attempts: number[] = [];
+    const delays: number[] = [];
+    let queue: WorkQueue;
+    const done = new Promise<void>((resolve) => {
+      queue = new WorkQueue(
+        async () => {
+          attempts.push(Date.now());
+          if (attempts.length < 5) throw new Error('sink down');
+          resolve();
+        },
+        { workers: 2, retryBaseMs: 10, retryMaxMs: 40 },
+        (_key, _error, retryInMs) => delays.push(retryInMs),
+      );
+    });
+    const running = queue!.run();
+    queue!.add('a');
+    await done;
+    queue!.stop();
+    await running;
+    expect(delays).toEqual([10, 20, 40, 40]);
+  });
+
+  it('never runs one key twice at once, and re-runs it when it changed meanwhile', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    let release!: () => void;
+    const firstRunBlocked = new Promise<void>((resolve) => (release = resolve));
+    const queue = new WorkQueue(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        runs++;
+        if (runs === 1) await firstRunBlocked;
+        active--;
+      },
+      { workers: 4, retryBaseMs: 10, retryMaxMs: 10 },
+      () => {},
+    );
+    const running = queue.run();
+    queue.add('a');
+    await new Promise((r) => setTimeout(r, 10));
+    queue.add('a');
+    queue.add('a');
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    queue.stop();
+    await running;
+    expect([maxActive, runs]).toEqual([1, 2]);
+  });
+});
