@@ -48,7 +48,11 @@ export function connectFunction(
     credentials: grpc.ChannelCredentials,
     options: grpc.ClientOptions,
   ) => RunFunctionClient;
-  const client = new Client(address, credentials, options);
+  // Verify the server as "localhost" (in its certificate): TLS forbids an IP as server name.
+  const client = new Client(address, credentials, {
+    'grpc.ssl_target_name_override': 'localhost',
+    ...options,
+  });
   return {
     call: (req) =>
       new Promise((resolve, reject) => {
