@@ -79,7 +79,7 @@ export function compose(
     ready: observed[KUBERNETES_PROVIDER_CONFIG_KEY] !== undefined,
   };
 
-  const releases = new Map<string, JsonObject>();
+  const releases = new Map<string, { tool: RequestedTool; release: JsonObject }>();
   const tools = environment.tools.map((tool): ToolState => {
     const key = toolKey(tool.name);
     const health = healthOf(observed[key]);
@@ -94,23 +94,27 @@ export function compose(
       };
     }
     const release = toolRelease(tool, placement, providerConfigName);
-    releases.set(tool.name, release);
+    releases.set(tool.name, { tool, release });
     resources[key] = { resource: release, ready: health.state === 'ready' };
     return toolState(tool, health);
   });
 
   const clusterRef = refTo(cluster.resource);
-  for (const [name, release] of releases) {
+  for (const [name, { tool, release }] of releases) {
     const by = refTo(release);
     const usageName = (of: string) => boundedName([placement.prefix, name, 'uses', of]);
     resources[`usage-${name}`] = {
       resource: usage(placement, usageName('cluster'), clusterRef, by),
       ready: observed[`usage-${name}`] !== undefined,
     };
-    for (const dep of environment.tools.find((t) => t.name === name)!.dependsOn) {
+    for (const dep of tool.dependsOn) {
+      // A tool stays composed even while a dependency is not (say, deleted during a cluster blip);
+      // there is nothing to order its deletion against until the dependency is back.
+      const of = releases.get(dep);
+      if (!of) continue;
       const key = `usage-${name}-on-${dep}`;
       resources[key] = {
-        resource: usage(placement, usageName(dep), refTo(releases.get(dep)!), by),
+        resource: usage(placement, usageName(dep), refTo(of.release), by),
         ready: observed[key] !== undefined,
       };
     }

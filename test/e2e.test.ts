@@ -73,7 +73,7 @@ async function eventually<T>(
 }
 
 function startBridge(): ChildProcess {
-  const child = spawn(process.execPath, ['dist/bridge/main.js'], {
+  const child = spawn(process.execPath, ['dist/bundle/bridge/main.mjs'], {
     env: {
       ...process.env,
       KUBECONFIG: bridgeKubeconfig,

@@ -108,7 +108,7 @@ describe('message size', () => {
 
 /** Starts the built entrypoint, as the package's image does. */
 function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['dist/function/main.js', ...args], {
+  const child = spawn(process.execPath, ['dist/bundle/function/main.mjs', ...args], {
     env: { ...process.env, ...env },
   });
   let output = '';

@@ -163,6 +163,33 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a composed tool whose dependency is gone while the cluster blips stays, without a Usage on it',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        cluster: installing(),
+        ...providerConfigs(),
+        'tool-argo-cd': ready(),
+        'usage-argo-cd': exists('Usage'),
+      }),
+    dropped: [],
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual([
+        'cluster',
+        'helm-providerconfig',
+        'kubernetes-providerconfig',
+        'tool-argo-cd',
+        'usage-argo-cd',
+      ]);
+      expect(status(rsp).tools).toContainEqual(
+        expect.objectContaining({
+          name: 'cert-manager',
+          phase: 'Waiting',
+          message: 'waiting for the cluster',
+        }),
+      );
+    },
+  },
+  {
     name: 'all ready: the XR is ready and carries the kubeconfig bytes unchanged',
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {

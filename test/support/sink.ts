@@ -7,6 +7,8 @@ export interface Received {
   event: CloudEvent<Record<string, unknown>>;
   /** The form it arrived in. */
   mode: 'binary' | 'structured';
+  /** performance.now() on arrival. */
+  at: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export class TestSink {
         const mode = String(headers['content-type']).startsWith('application/cloudevents+json')
           ? 'structured'
           : 'binary';
-        this.received.push({ event, mode });
+        this.received.push({ event, mode, at: performance.now() });
         const line = `${JSON.stringify(event.toJSON())}\n`;
         void (this.logFile ? appendFile(this.logFile, line) : Promise.resolve()).then(() =>
           res.writeHead(202).end(),

@@ -1,0 +1,236 @@
+/**
+ * The bridge at scale on the real control plane: 1,000 XEnvironments with their composed Releases,
+ * readiness flipped in bulk, and the time from each status patch to its CloudEvent at a local sink.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { freePort, startControlPlane } from '../test/controlplane/controlplane.js';
+import { compositeCrd, standInCrds } from '../test/support/crossplane-standin.js';
+import { readYamlDocuments } from '../test/support/render.js';
+import { TestSink } from '../test/support/sink.js';
+
+const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
+const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };
+const TOOLS = ['tool-a', 'tool-b'];
+
+export interface BridgeFigures {
+  environments: number;
+  events: number;
+  p50Ms: number;
+  p99Ms: number;
+  eventsPerSecond: number;
+  rssMiB: number;
+  cpuSeconds: number;
+}
+
+/** Runs `task` over `items` with `width` in flight. */
+async function inParallel<T>(
+  items: T[],
+  width: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+export async function benchBridge(log: (line: string) => void): Promise<BridgeFigures> {
+  const count = Number(process.env.BENCH_ENVIRONMENTS ?? 1_000);
+  const cp = await startControlPlane();
+  const sink = new TestSink();
+  let bridge: ReturnType<typeof spawn> | undefined;
+  try {
+    const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
+    for (const crd of [compositeCrd(xrd!), ...standInCrds()]) await cp.applyCrd(crd);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.adminKubeconfig);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    for (;;) {
+      try {
+        await api.listClusterCustomObject({ ...releases });
+        await api.listClusterCustomObject({ ...xrType });
+        break;
+      } catch {
+        await new Promise((done) => setTimeout(done, 200));
+      }
+    }
+
+    const names = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
+    log(`creating ${count} XEnvironments with ${TOOLS.length + 1} Releases each`);
+    const created = performance.now();
+    await inParallel(names, 16, async (name) => {
+      await api.createClusterCustomObject({
+        ...xrType,
+        body: {
+          apiVersion: 'platform.xenvironment.io/v1alpha1',
+          kind: 'XEnvironment',
+          metadata: { name },
+          spec: { tools: TOOLS.map((t) => ({ name: t })) },
+        },
+      });
+      await api.patchClusterCustomObjectStatus(
+        {
+          ...xrType,
+          name,
+          body: {
+            status: {
+              cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
+              tools: TOOLS.map((t) => ({ name: t, version: '1.0.0' })),
+            },
+          },
+        },
+        merge,
+      );
+      for (const key of ['cluster', ...TOOLS.map((t) => `tool-${t}`)]) {
+        await api.createClusterCustomObject({
+          ...releases,
+          body: {
+            apiVersion: 'helm.crossplane.io/v1beta1',
+            kind: 'Release',
+            metadata: {
+              name: `${name}-${key}`,
+              labels: { 'crossplane.io/composite': name },
+              annotations: { 'crossplane.io/composition-resource-name': key },
+            },
+            spec: {
+              forProvider: {
+                chart: { repository: 'https://charts.example.org', name: key, version: '1.0.0' },
+                namespace: 'x',
+              },
+            },
+          },
+        });
+      }
+    });
+    log(`created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
+
+    await sink.up();
+    const metricsPort = await freePort();
+    const output: string[] = [];
+    bridge = spawn(process.execPath, ['dist/bundle/bridge/main.mjs'], {
+      env: {
+        ...process.env,
+        KUBECONFIG: cp.adminKubeconfig,
+        K_SINK: sink.url,
+        BRIDGE_HTTP_ADDRESS: `127.0.0.1:${metricsPort}`,
+        BRIDGE_LOG_LEVEL: 'warn',
+      },
+    });
+    bridge.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    // Each new environment is announced first ("requested"): the backlog at start.
+    const backlogStart = performance.now();
+    await sink.waitFor(count, 300_000);
+    const backlogSeconds = (performance.now() - backlogStart) / 1000;
+    log(
+      `initial backlog: ${count} events in ${backlogSeconds.toFixed(1)} s (${(count / backlogSeconds).toFixed(0)}/s, including the bridge's start)`,
+    );
+
+    const patchedAt = new Map<string, number>();
+    const markReady = async (release: string, subject: string) => {
+      const current = (await api.getClusterCustomObject({ ...releases, name: release })) as {
+        metadata: { generation: number };
+      };
+      await api.patchClusterCustomObjectStatus(
+        {
+          ...releases,
+          name: release,
+          body: {
+            status: {
+              conditions: [
+                {
+                  type: 'Ready',
+                  status: 'True',
+                  reason: 'Available',
+                  observedGeneration: current.metadata.generation,
+                  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+                },
+              ],
+            },
+          },
+        },
+        merge,
+      );
+      patchedAt.set(subject, performance.now());
+    };
+
+    const latencies: number[] = [];
+    const measure = async (
+      expected: number,
+      wanted: (type: string) => boolean,
+      started: number,
+    ) => {
+      const before = sink.received.length;
+      await sink.waitFor(before + expected, 300_000);
+      const fresh = sink.received.slice(before, before + expected);
+      for (const { event, at } of fresh) {
+        if (!wanted(event.type)) continue;
+        const sent = patchedAt.get(String(event.subject));
+        if (sent !== undefined) latencies.push(at - sent);
+      }
+      return { seconds: (fresh[fresh.length - 1]!.at - started) / 1000, events: fresh.length };
+    };
+
+    log(`flipping ${count} clusters Ready`);
+    let started = performance.now();
+    const wave1Done = measure(count, (t) => t.includes('environment.created'), started);
+    await inParallel(names, 32, (name) => markReady(`${name}-cluster`, name));
+    const wave1 = await wave1Done;
+
+    log(`flipping ${count * TOOLS.length} tools Ready`);
+    started = performance.now();
+    // Each tool: service.deployed; each environment, once all its tools are: environment.modified.
+    const wave2Done = measure(
+      count * (TOOLS.length + 1),
+      (t) => t.includes('service.deployed'),
+      started,
+    );
+    await inParallel(
+      names.flatMap((name) => TOOLS.map((tool) => [name, tool] as const)),
+      32,
+      ([name, tool]) => markReady(`${name}-tool-${tool}`, `${name}/${tool}`),
+    );
+    const wave2 = await wave2Done;
+
+    const events = wave1.events + wave2.events;
+    const seconds = wave1.seconds + wave2.seconds;
+    const status = await readFile(`/proc/${bridge.pid}/status`, 'utf8');
+    const stat = (await readFile(`/proc/${bridge.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    const ticks = Number(stat[11]) + Number(stat[12]);
+    latencies.sort((a, b) => a - b);
+    const figures: BridgeFigures = {
+      environments: count,
+      events,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      eventsPerSecond: events / seconds,
+      rssMiB: Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024,
+      cpuSeconds: ticks / 100,
+    };
+    log(
+      `bridge: ${events} events in ${seconds.toFixed(1)} s after the patches began (${figures.eventsPerSecond.toFixed(0)}/s), patch → event p50 ${figures.p50Ms.toFixed(1)} ms, p99 ${figures.p99Ms.toFixed(1)} ms over ${latencies.length} events, peak RSS ${figures.rssMiB.toFixed(1)} MiB, CPU ${figures.cpuSeconds.toFixed(1)} s`,
+    );
+    if (output.length) log(`bridge warnings: ${output.join('').slice(0, 500)}`);
+    return figures;
+  } finally {
+    if (bridge && bridge.exitCode === null) {
+      const exited = new Promise((done) => bridge!.once('exit', done));
+      bridge.kill('SIGTERM');
+      await exited;
+    }
+    await sink.down();
+    await cp.stop();
+  }
+}
