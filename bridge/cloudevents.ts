@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { CDEvent } from './cdevents.js';
@@ -45,9 +45,22 @@ export class DeliveryError extends Error {
 }
 
 export interface PostOptions {
-  /** PEM CAs trusted for an https sink (K_CA_CERTS), in addition to the system's. */
-  ca?: string;
   timeoutMs: number;
+  /** Keep-alive connection pools, from sinkAgents(). */
+  agents?: SinkAgents;
+}
+
+export interface SinkAgents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+/** Connection pools that stay open between events; `ca` (K_CA_CERTS) adds to the system CAs. */
+export function sinkAgents(ca?: string): SinkAgents {
+  return {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) }),
+  };
 }
 
 /**
@@ -68,8 +81,8 @@ export function post(
         method: 'POST',
         headers: { ...message.headers, 'content-length': Buffer.byteLength(message.body) },
         timeout: options.timeoutMs,
-        ...(options.ca && url.protocol === 'https:'
-          ? { ca: [...rootCertificates, options.ca] }
+        ...(options.agents
+          ? { agent: url.protocol === 'https:' ? options.agents.https : options.agents.http }
           : {}),
       },
       (res) => {

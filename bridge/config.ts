@@ -86,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BridgeConfig {
     composites: types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments'),
     composed: types('BRIDGE_COMPOSED', 'helm.crossplane.io/v1beta1/releases'),
     httpAddress: { host: address.slice(0, colon), port },
-    workers: positive(env, 'BRIDGE_WORKERS', 4),
+    workers: positive(env, 'BRIDGE_WORKERS', 64),
     retryBaseMs: positive(env, 'BRIDGE_RETRY_BASE_MS', 250),
     retryMaxMs: positive(env, 'BRIDGE_RETRY_MAX_MS', 30_000),
     sinkTimeoutMs: positive(env, 'BRIDGE_SINK_TIMEOUT_MS', 10_000),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CDEvent } from './cdevents.js';
-import { encode, post, toCloudEvent, type Mode } from './cloudevents.js';
+import { encode, post, sinkAgents, toCloudEvent, type Mode } from './cloudevents.js';
 import type { Metrics } from './metrics.js';
 
 export interface EmitterOptions {
@@ -19,6 +19,7 @@ export function redactedSink(sink: string): string {
 
 /** Sends CDEvents as CloudEvents to the environment's sink, or K_SINK; throws when undelivered. */
 export function createEmitter(options: EmitterOptions, metrics: Metrics, logger: Logger) {
+  const agents = sinkAgents(options.ca);
   return async (event: CDEvent, sink: string | undefined): Promise<void> => {
     const type = event.context.type;
     const target = sink ?? options.defaultSink;
@@ -30,10 +31,7 @@ export function createEmitter(options: EmitterOptions, metrics: Metrics, logger:
     const message = encode(toCloudEvent(event, options.extensions), options.mode);
     const stop = metrics.deliverySeconds.startTimer({ type });
     try {
-      await post(target, message, {
-        timeoutMs: options.timeoutMs,
-        ...(options.ca ? { ca: options.ca } : {}),
-      });
+      await post(target, message, { timeoutMs: options.timeoutMs, agents });
       stop();
       metrics.emitted.inc({ type });
     } catch (error) {

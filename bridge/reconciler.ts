@@ -11,8 +11,13 @@ export type FinalizerChange = 'add' | 'remove';
 export interface Store {
   composite(key: string): JsonObject | undefined;
   composed(xr: JsonObject): JsonObject[];
-  /** Writes the record onto the XR and returns the XR as written. */
-  record(xr: JsonObject, record: Recorded, finalizer: FinalizerChange): Promise<JsonObject>;
+  /** Writes the record onto the XR of `key` and returns the XR as written. */
+  record(
+    key: string,
+    xr: JsonObject,
+    record: Recorded,
+    finalizer: FinalizerChange,
+  ): Promise<JsonObject>;
 }
 
 export interface Emit {
@@ -58,7 +63,7 @@ export class Reconciler {
       );
       if (!step) {
         if (!observation.gone && !recorded.deleted && !hasFinalizer(xr)) {
-          await this.store.record(xr, recorded, 'add');
+          await this.store.record(key, xr, recorded, 'add');
         }
         return;
       }
@@ -70,7 +75,7 @@ export class Reconciler {
         { environment: observation.id, type: event.context.type, id: event.context.id },
         'emitted',
       );
-      xr = await this.store.record(xr, next, observation.gone ? 'remove' : 'add');
+      xr = await this.store.record(key, xr, next, observation.gone ? 'remove' : 'add');
       if (observation.gone) {
         this.written.delete(observation.uid);
         return;

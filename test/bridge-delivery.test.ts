@@ -2,7 +2,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildEvent, EventType } from '../bridge/cdevents.js';
-import { DeliveryError, encode, post, toCloudEvent } from '../bridge/cloudevents.js';
+import { DeliveryError, encode, post, sinkAgents, toCloudEvent } from '../bridge/cloudevents.js';
 import { loadConfig } from '../bridge/config.js';
 import { createEmitter } from '../bridge/emitter.js';
 import { Metrics } from '../bridge/metrics.js';
@@ -83,8 +83,16 @@ describe('CloudEvents delivery', () => {
     const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/`;
     try {
       const message = encode(toCloudEvent(event), 'binary');
-      await expect(post(url, message, { timeoutMs: 2_000 })).rejects.toBeInstanceOf(DeliveryError);
-      await expect(post(url, message, { timeoutMs: 2_000, ca: pki.ca.cert })).resolves.toBe(202);
+      const untrusting = sinkAgents();
+      const trusting = sinkAgents(pki.ca.cert);
+      await expect(
+        post(url, message, { timeoutMs: 2_000, agents: untrusting }),
+      ).rejects.toBeInstanceOf(DeliveryError);
+      await expect(post(url, message, { timeoutMs: 2_000, agents: trusting })).resolves.toBe(202);
+      // The pool keeps its connection for the next event.
+      await expect(post(url, message, { timeoutMs: 2_000, agents: trusting })).resolves.toBe(202);
+      untrusting.https.destroy();
+      trusting.https.destroy();
     } finally {
       server.close();
     }
