@@ -34,6 +34,13 @@ async function main(): Promise<void> {
       goal: '≥ 1.5× peer',
     },
     {
+      figure: 'server CPU per request, 10 tools (µs)',
+      ours: fmt(o.cpuMicros!, 0),
+      peer: fmt(p.cpuMicros!, 0),
+      ratio: fmt(o.cpuMicros! / p.cpuMicros!, 2),
+      goal: '',
+    },
+    {
       figure: 'latency p50 (ms)',
       ours: fmt(o.p50Ms, 2),
       peer: fmt(p.p50Ms, 2),
