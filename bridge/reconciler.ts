@@ -3,7 +3,7 @@ import type { JsonObject } from '../common/objects.js';
 import type { CDEvent } from './cdevents.js';
 import { eventFor } from './events.js';
 import { FINALIZER, observe, readRecord, sinkOf } from './observe.js';
-import { nextTransition, type Recorded } from './transitions.js';
+import { emptyRecord, nextTransition, type Recorded } from './transitions.js';
 
 export type FinalizerChange = 'add' | 'remove';
 
@@ -46,7 +46,15 @@ export class Reconciler {
 
   private recordOf(xr: JsonObject): Recorded {
     const uid = String((xr.metadata as { uid?: string }).uid);
-    const stored = readRecord(xr);
+    let stored: Recorded;
+    try {
+      stored = readRecord(xr);
+    } catch (error) {
+      // Starting over re-sends the same ids (they derive from uid and sequence): consumers
+      // deduplicate them, where retrying a record that never parses would stall the environment.
+      this.logger.warn({ uid, err: (error as Error).message }, 'unreadable record; starting over');
+      stored = emptyRecord();
+    }
     const written = this.written.get(uid);
     return written && written.seq > stored.seq ? written : stored;
   }
