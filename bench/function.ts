@@ -3,7 +3,7 @@
  * pinned to the same single core (the load generator to the other), 16 concurrent streams.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
 import { freePort } from '../test/controlplane/controlplane.js';
+import { cpuSeconds, peakRssMiB } from './proc.js';
 
 const BIN = '.tools/bin';
 const PROTO = 'bench/proto/run_function.proto';
@@ -170,23 +171,10 @@ async function start(server: Server): Promise<Running> {
   return { process: child, address, coldStartMs: performance.now() - started };
 }
 
-/** User + system CPU seconds a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function stop(running: Running): Promise<void> {
   const exited = new Promise((done) => running.process.once('exit', done));
   running.process.kill('SIGTERM');
   await exited;
-}
-
-/** Peak resident set of a process (and its children, for taskset's exec it is the same pid). */
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)![1]);
-  return kb / 1024;
 }
 
 export interface LoadResult {

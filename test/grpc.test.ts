@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { mutualTlsCredentials } from '../function/server.js';
+import { freePort } from './controlplane/controlplane.js';
 import { createTestPki, type TestPki } from './support/certificates.js';
 import { connectFunction, startFunction, type RunningFunction } from './support/function-server.js';
 import { request, shippedCatalog, xEnvironment } from './support/requests.js';
@@ -131,14 +132,6 @@ function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
         else waiters.push({ text, resolve });
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('the function binary', () => {

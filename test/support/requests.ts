@@ -1,13 +1,11 @@
 import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { readYamlDocuments } from './render.js';
+import { pipelineInput } from './render.js';
 
 type Obj = Record<string, unknown>;
 
 /** The catalogue the shipped Composition carries. */
-export async function shippedCatalog(): Promise<Obj> {
-  const [composition] = await readYamlDocuments('apis/xenvironment/composition.yaml');
-  const spec = composition!.spec as { pipeline: { input: Obj }[] };
-  return spec.pipeline[0]!.input;
+export function shippedCatalog(): Promise<Obj> {
+  return pipelineInput('apis/xenvironment/composition.yaml');
 }
 
 export function xEnvironment(spec: Obj, metadata: Obj = {}): Obj {
