@@ -89,6 +89,7 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
   const observation: Observation = {
     uid: String(metadata.uid),
     id: environmentId(xr),
+    deleting: Boolean(metadata.deletionTimestamp),
     gone: Boolean(metadata.deletionTimestamp) && finalizers.every((f) => f === FINALIZER),
     cluster: {
       ready: clusterHealth.state === 'ready',

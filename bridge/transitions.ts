@@ -18,6 +18,8 @@ export interface Observation {
   uid: string;
   /** The environment's subject id: the claim's namespace/name, or the XR's own. */
   id: string;
+  /** Being deleted: what it composed is being torn down, which is not announced piecemeal. */
+  deleting: boolean;
   /** Deleted: only the bridge's finalizer still holds the XR. */
   gone: boolean;
   cluster: { ready: boolean; endpoint?: string; failure?: string };
@@ -114,6 +116,7 @@ export function nextTransition(observation: Observation, recorded: Recorded): St
     record.deleted = true;
     return step({ kind: 'deleted' });
   }
+  if (observation.deleting) return undefined;
   if (!record.requested) {
     record.requested = true;
     return step({ kind: 'requested' });

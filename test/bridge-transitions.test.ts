@@ -14,6 +14,7 @@ function observation(overrides: Partial<Observation> = {}): Observation {
   return {
     uid: '5f0c9a4e-2d7b-4c1e-9a63-0b8f1e2d3c4a',
     id: 'team-a/dev',
+    deleting: false,
     gone: false,
     cluster: { ready: false, endpoint: 'https://vcluster.vcluster-dev.svc:443' },
     tools: [
@@ -89,7 +90,9 @@ describe('bridge transitions', () => {
     say(ready(o, 'argo-cd'));
     // The claim drops cert-manager.
     say({ ...o, tools: [o.tools[1]!] });
-    say({ ...o, gone: true });
+    // Deletion: Crossplane tears down what it composed first; that is not announced piecemeal.
+    say({ ...o, deleting: true, cluster: { ready: false }, tools: [] });
+    say({ ...o, deleting: true, gone: true });
     say(o);
 
     expect(story).toEqual([
@@ -100,6 +103,7 @@ describe('bridge transitions', () => {
       ['modified (tools)', 'modified (not-ready)'],
       ['upgraded argo-cd', 'modified (ready)'],
       ['modified (tools)', 'removed cert-manager'],
+      [],
       ['deleted'],
       [],
     ]);

@@ -27,6 +27,7 @@ type Obj = Record<string, unknown>;
 const COMPOSITE_LABEL = 'crossplane.io/composite';
 const RESOURCE_NAME = 'crossplane.io/composition-resource-name';
 const FIELD_MANAGER = 'apiextensions.crossplane.io/composed';
+const CROSSPLANE_FINALIZER = 'composite.apiextensions.crossplane.io';
 
 const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
@@ -155,8 +156,10 @@ export class CrossplaneStandIn {
       await Promise.all(
         composed.map((object) => this.objects.delete(object).catch(() => undefined)),
       );
+      await this.setFinalizer(name, false);
       return undefined;
     }
+    await this.setFinalizer(name, true);
 
     const observed: Record<
       string,
@@ -273,6 +276,33 @@ export class CrossplaneStandIn {
       );
     } catch {
       return {};
+    }
+  }
+
+  /** Crossplane's own finalizer, held while it has composed resources to delete. */
+  private async setFinalizer(name: string, present: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const xr = await this.readXr(name);
+      const metadata = xr.metadata as { finalizers?: string[]; resourceVersion: string };
+      const finalizers = metadata.finalizers ?? [];
+      if (finalizers.includes(CROSSPLANE_FINALIZER) === present) return;
+      const wanted = present
+        ? [...finalizers, CROSSPLANE_FINALIZER]
+        : finalizers.filter((f) => f !== CROSSPLANE_FINALIZER);
+      try {
+        // Guarded by resourceVersion, as the bridge changes finalizers too.
+        await this.custom.patchClusterCustomObject(
+          {
+            ...this.xrType,
+            name,
+            body: { metadata: { finalizers: wanted, resourceVersion: metadata.resourceVersion } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
     }
   }
 
