@@ -10,7 +10,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { freePort, startControlPlane } from '../test/controlplane/controlplane.js';
-import { compositeCrd, standInCrds } from '../test/support/crossplane-standin.js';
+import { compositeCrd, condition, standInCrds } from '../test/support/crossplane-standin.js';
 import { readYamlDocuments } from '../test/support/render.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from './proc.js';
@@ -158,14 +158,10 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
     const markReady = async (release: string, subject: string) => {
       const path = `/apis/${releases.group}/${releases.version}/${releases.plural}/${release}`;
       const current = (await fast.send('GET', path)) as { metadata: { generation: number } };
-      const condition = {
-        type: 'Ready',
-        status: 'True',
-        reason: 'Available',
+      const ready = condition('Ready', true, 'Available', {
         observedGeneration: current.metadata.generation,
-        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      };
-      await fast.send('PATCH', `${path}/status`, { status: { conditions: [condition] } });
+      });
+      await fast.send('PATCH', `${path}/status`, { status: { conditions: [ready] } });
       patchedAt.set(subject, performance.now());
     };
 

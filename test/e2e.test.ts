@@ -19,7 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutualTlsCredentials } from '../function/server.js';
 import { startControlPlane, freePort, type ControlPlane } from './controlplane/controlplane.js';
 import { createTestPki } from './support/certificates.js';
-import { CrossplaneStandIn, compositeCrd, standInCrds } from './support/crossplane-standin.js';
+import {
+  CrossplaneStandIn,
+  compositeCrd,
+  condition,
+  standInCrds,
+} from './support/crossplane-standin.js';
 import { loadOfficialSpec } from './support/cdevents-spec.js';
 import { startFunction, type RunningFunction } from './support/function-server.js';
 import { readYamlDocuments } from './support/render.js';
@@ -107,36 +112,15 @@ async function bridgeReady(): Promise<void> {
   });
 }
 
-/** Plays provider-helm: the Release's Ready condition, for its current generation. */
-async function markRelease(name: string, ready: boolean, failure?: string): Promise<void> {
+/** Plays provider-helm: the Release is Ready and Synced, for its current generation. */
+async function markRelease(name: string): Promise<void> {
   const release = (await custom.getClusterCustomObject({ ...releases, name })) as {
     metadata: { generation: number };
   };
   const observedGeneration = release.metadata.generation;
   const conditions = [
-    {
-      type: 'Ready',
-      status: ready ? 'True' : 'False',
-      reason: ready ? 'Available' : 'Creating',
-      observedGeneration,
-      lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    },
-    failure
-      ? {
-          type: 'Synced',
-          status: 'False',
-          reason: 'ReconcileError',
-          message: failure,
-          observedGeneration,
-          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        }
-      : {
-          type: 'Synced',
-          status: 'True',
-          reason: 'ReconcileSuccess',
-          observedGeneration,
-          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        },
+    condition('Ready', true, 'Available', { observedGeneration }),
+    condition('Synced', true, 'ReconcileSuccess', { observedGeneration }),
   ];
   await custom.patchClusterCustomObjectStatus(
     { ...releases, name, body: { status: { conditions } } },
@@ -275,7 +259,7 @@ describe('an environment from claim to deletion', () => {
         kubeconfig: `apiVersion: v1\nkind: Config\nusers: [{name: a, user: {token: ${SECRET_MARKER}}}]\n`,
       },
     });
-    await markRelease('dev-x7k2p-cluster', true);
+    await markRelease('dev-x7k2p-cluster');
     expect(await next(1)).toEqual(['environment.created']);
     await crossplane.reconcile(XR);
     expect(await composedReleases()).toEqual([
@@ -285,9 +269,9 @@ describe('an environment from claim to deletion', () => {
     ]);
 
     // 3. Tools without dependencies are ready; the dependent one is composed.
-    await markRelease('dev-x7k2p-cert-manager', true);
+    await markRelease('dev-x7k2p-cert-manager');
     expect(await next(1)).toEqual(['service.deployed cert-manager']);
-    await markRelease('dev-x7k2p-tekton-pipelines', true);
+    await markRelease('dev-x7k2p-tekton-pipelines');
     expect(await next(1)).toEqual(['service.deployed tekton-pipelines']);
     await crossplane.reconcile(XR);
     expect(await composedReleases()).toEqual([
@@ -299,7 +283,7 @@ describe('an environment from claim to deletion', () => {
 
     // 4. The sink goes down, argo-cd becomes ready, the bridge restarts, then the sink returns.
     await sink.down();
-    await markRelease('dev-x7k2p-argo-cd', true);
+    await markRelease('dev-x7k2p-argo-cd');
     await eventually('a failed delivery', async () =>
       bridgeOutput.includes('delivery failed') ? true : undefined,
     );
@@ -336,7 +320,7 @@ describe('an environment from claim to deletion', () => {
       'environment.modified',
       'service.removed tekton-pipelines',
     ]);
-    await markRelease('dev-x7k2p-cert-manager', true);
+    await markRelease('dev-x7k2p-cert-manager');
     expect(await next(2)).toEqual(['service.upgraded cert-manager', 'environment.modified']);
 
     // 6. An edit into a bad state: Fatal, an incident, and nothing deleted; fixed, it resolves.

@@ -189,12 +189,9 @@ export class CrossplaneStandIn {
     if (fatal) {
       await this.patchStatus(name, {
         conditions: [
-          condition(
-            'Synced',
-            false,
-            'ReconcileError',
-            `cannot compose resources: pipeline step "render-environment" returned a fatal result: ${fatal.message}`,
-          ),
+          condition('Synced', false, 'ReconcileError', {
+            message: `cannot compose resources: pipeline step "render-environment" returned a fatal result: ${fatal.message}`,
+          }),
         ],
       });
       return rsp;
@@ -251,7 +248,9 @@ export class CrossplaneStandIn {
         condition('Synced', true, 'ReconcileSuccess'),
         condition('Ready', ready, ready ? 'Available' : 'Creating'),
         ...rsp.conditions.map((c) =>
-          condition(c.type, c.status === Status.STATUS_CONDITION_TRUE, c.reason, c.message),
+          condition(c.type, c.status === Status.STATUS_CONDITION_TRUE, c.reason, {
+            ...(c.message ? { message: c.message } : {}),
+          }),
         ),
       ],
     });
@@ -314,12 +313,21 @@ export class CrossplaneStandIn {
   }
 }
 
-function condition(type: string, ok: boolean, reason: string, message?: string): Obj {
+/** A Crossplane status condition, stamped now; `observedGeneration` as providers set it. */
+export function condition(
+  type: string,
+  ok: boolean,
+  reason: string,
+  extra: { message?: string; observedGeneration?: number } = {},
+): Obj {
   return {
     type,
     status: ok ? 'True' : 'False',
     reason,
     lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    ...(message ? { message } : {}),
+    ...(extra.message ? { message: extra.message } : {}),
+    ...(extra.observedGeneration !== undefined
+      ? { observedGeneration: extra.observedGeneration }
+      : {}),
   };
 }
