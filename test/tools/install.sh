@@ -49,15 +49,18 @@ kubernetes_command kube-apiserver
 kubernetes_command kube-controller-manager
 etcd_command
 
-smoke crank "Client Version: $CROSSPLANE" version --client
-smoke crossplane "$CROSSPLANE" --version
-smoke provider-helm "usage: provider" --help
-smoke provider-kubernetes "usage: provider" --help
-smoke registry "Usage:" --help
-smoke crane "${GO_CONTAINERREGISTRY#v}" version
-smoke kube-apiserver "Kubernetes $KUBERNETES" --version
-smoke kube-controller-manager "Kubernetes $KUBERNETES" --version
-smoke etcd "etcd Version: ${ETCD#v}" --version
+# Every binary once more, in parallel: a broken one in the shared cache fails here, not in a test.
+pids=()
+smoke crank "Client Version: $CROSSPLANE" version --client & pids+=($!)
+smoke crossplane "$CROSSPLANE" --version & pids+=($!)
+smoke provider-helm "usage: provider" --help & pids+=($!)
+smoke provider-kubernetes "usage: provider" --help & pids+=($!)
+smoke registry "port to run registry on" --help & pids+=($!)
+smoke crane "${GO_CONTAINERREGISTRY#v}" version & pids+=($!)
+smoke kube-apiserver "Kubernetes $KUBERNETES" --version & pids+=($!)
+smoke kube-controller-manager "Kubernetes $KUBERNETES" --version & pids+=($!)
+smoke etcd "etcd Version: ${ETCD#v}" --version & pids+=($!)
+for pid in "${pids[@]}"; do wait "$pid"; done
 log "ready in $TOOLS: crank and crossplane $CROSSPLANE, provider-helm $PROVIDER_HELM," \
   "provider-kubernetes $PROVIDER_KUBERNETES, registry and crane $GO_CONTAINERREGISTRY," \
   "kube-apiserver and kube-controller-manager $KUBERNETES, etcd $ETCD, their CRDs"

@@ -10,8 +10,9 @@ go_environment() {
   [ -d ../shared/go-modules ] || fail "../shared/go-modules is missing (see ../shared/README.md)"
   GOPROXY="file://$(cd ../shared/go-modules && pwd),$(GOPROXY= go env GOPROXY)"
   export GOPROXY GONOSUMDB=github.com/crossplane,github.com/crossplane-contrib,github.com/nebius
-  # Static binaries, and the same flags as the other scripts, so all share one Go build cache.
-  export CGO_ENABLED=0 GOFLAGS=-mod=mod
+  # Static binaries, and the same flags as the other scripts, so all share one Go build cache; the
+  # installed Go, never a downloaded toolchain.
+  export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
 }
 
 stamp_ok() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/$1.version" 2>/dev/null)" = "$2" ]; }
@@ -20,17 +21,18 @@ stamp_ok() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/$1.version" 2>/dev/null)" = "$2"
 # duration at the end (the figures the README quotes).
 with_progress() {
   local what=$1; shift
-  local start=$SECONDS
+  local start=$SECONDS next=30
   "$@" &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - start) % 30 < 5 )); then
-      log "still building $what ($((SECONDS - start)) s)"
+    sleep 1
+    if (( SECONDS - start >= next )); then
+      log "still on $what ($((SECONDS - start)) s)"
+      next=$((next + 30))
     fi
   done
   wait "$pid"
-  log "built $what in $((SECONDS - start)) s"
+  log "done: $what in $((SECONDS - start)) s"
 }
 
 # A field of `go mod download -json` for a module version (Dir: its folder in the module cache,
