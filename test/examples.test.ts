@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allValid, functionsFile, render, validate } from './support/crank.js';
+import { allValid, functionsFile, render, validate, type Run } from './support/crank.js';
 import { CRD_DIRS } from './support/crds.js';
 import { serveForRender } from './support/function-binary.js';
 import { parseYamlDocuments } from './support/manifests.js';
@@ -69,8 +69,15 @@ describe.each(variants)('the $variant examples, rendered by the real CLI', (vari
     );
   };
 
-  it.concurrent.for(stages)('$stage', async ({ stage, tools, phase }, { expect }) => {
-    const { code, stdout, stderr } = await renderStage(stage);
+  const rendered = new Map<string, Run>();
+  beforeAll(async () => {
+    await Promise.all(
+      stages.map(async ({ stage }) => rendered.set(stage, await renderStage(stage))),
+    );
+  });
+
+  it.each(stages)('$stage', async ({ stage, tools, phase }) => {
+    const { code, stdout, stderr } = rendered.get(stage)!;
     expect(code, stderr).toBe(0);
     const documents = parseYamlDocuments(stdout);
     expect((documents[0]!.status as Obj).phase).toBe(phase);
@@ -85,21 +92,16 @@ describe.each(variants)('the $variant examples, rendered by the real CLI', (vari
     const expectedPath = `${variant.examples}/expected/${stage}.yaml`;
     if (process.env.UPDATE_EXPECTED) await writeFile(expectedPath, stdout);
     expect(stdout).toBe(await readFile(expectedPath, 'utf8'));
+  });
 
-    const resources = documents.filter((doc) => !isResult(doc));
+  // One validation of every stage's output: each run of the CLI costs about half a second of CPU.
+  it('renders, at every stage, only what the XRD and the real CRDs accept', async () => {
+    const resources = stages
+      .flatMap(({ stage }) => parseYamlDocuments(rendered.get(stage)!.stdout))
+      .filter((doc) => !isResult(doc));
     const validation = await validate(extensions(variant.apis), resources);
     expect(validation.code, validation.stdout + validation.stderr).toBe(0);
     expect(validation.stdout).toContain(allValid(resources.length));
-  });
-
-  it('fails validation of a rendered resource that does not fit its CRD', async () => {
-    const { stdout } = await renderStage('all-ready');
-    const release = parseYamlDocuments(stdout).find((doc) => doc.kind === 'Release')!;
-    const forProvider = (release.spec as { forProvider: Obj }).forProvider;
-    forProvider.chart = { ...(forProvider.chart as Obj), nmae: 'misspelt' };
-    const validation = await validate(extensions(variant.apis), [release]);
-    expect(validation.code).not.toBe(0);
-    expect(validation.stdout).toMatch(/schema validation error .*Kind=Release.*chart\.nmae/);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allValid, validate } from './support/crank.js';
+import { CRD_DIRS } from './support/crds.js';
 import { pipelineInput, readYamlDocuments } from './support/manifests.js';
 import { shippedCatalog, xEnvironment } from './support/requests.js';
 
@@ -69,6 +70,20 @@ describe('the schemas reject', () => {
       'spec.events.sink',
     ],
     ['tools that are not a list', xEnvironment({ tools: { name: 'argo-cd' } }), 'spec.tools'],
+    [
+      'a misspelt field in a provider-helm Release',
+      {
+        apiVersion: 'helm.crossplane.io/v1beta1',
+        kind: 'Release',
+        spec: {
+          forProvider: {
+            chart: { repository: 'https://charts.example.org', name: 'x', version: '1', nmae: 'x' },
+            namespace: 'x',
+          },
+        },
+      },
+      'spec.forProvider.chart.nmae',
+    ],
     ['a misspelt field', xEnvironment({ tool: [] }), 'spec.tool'],
     [
       'a Function package that is not a fully qualified image',
@@ -88,7 +103,7 @@ describe('the schemas reject', () => {
       ...resource,
       metadata: { ...(resource.metadata as Obj | undefined), name: `bad-${i}` },
     }));
-    errors = errorsByName((await validate(XRDS, resources)).stdout);
+    errors = errorsByName((await validate([...XRDS, CRD_DIRS.providerHelm], resources)).stdout);
   });
 
   it.each(bad.map(([what, , path], index) => [what, index, path] as const))(
