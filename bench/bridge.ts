@@ -10,8 +10,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { freePort, startControlPlane } from '../test/controlplane/controlplane.js';
-import { compositeCrd, condition, standInCrds } from '../test/support/crossplane-standin.js';
-import { readYamlDocuments } from '../test/support/render.js';
+import { compositeCrd, condition } from '../test/support/crossplane-standin.js';
+import { composedResourceCrds } from '../test/support/crds.js';
+import { readYamlDocuments } from '../test/support/manifests.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from './proc.js';
 import { ApiClient } from '../bridge/api.js';
@@ -57,7 +58,8 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
   let bridge: ReturnType<typeof spawn> | undefined;
   try {
     const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
-    for (const crd of [compositeCrd(xrd!), ...standInCrds()]) await cp.applyCrd(crd);
+    for (const crd of [compositeCrd(xrd!), ...(await composedResourceCrds())])
+      await cp.applyCrd(crd);
     const kc = new KubeConfig();
     kc.loadFromFile(cp.adminKubeconfig);
     const api = kc.makeApiClient(CustomObjectsApi);

@@ -1,8 +1,8 @@
 /**
- * End to end on a real kube-apiserver and etcd: the real function (gRPC, mTLS), the real bridge
- * process (its own RBAC), a real HTTP CloudEvents sink. Crossplane core and provider-helm cannot be
- * built here, so test/support/crossplane-standin.ts plays Crossplane's XR reconciler and the test
- * plays the providers by patching the status of composed resources.
+ * End to end on a real kube-apiserver and etcd with the real provider and Usage CRDs: the real
+ * function (gRPC, mTLS), the real bridge process (its own RBAC), a real HTTP CloudEvents sink.
+ * test/support/crossplane-standin.ts still plays Crossplane's XR reconciler, and the test plays the
+ * providers by patching the status of composed resources.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -19,15 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutualTlsCredentials } from '../function/server.js';
 import { startControlPlane, freePort, type ControlPlane } from './controlplane/controlplane.js';
 import { createTestPki } from './support/certificates.js';
-import {
-  CrossplaneStandIn,
-  compositeCrd,
-  condition,
-  standInCrds,
-} from './support/crossplane-standin.js';
+import { CrossplaneStandIn, compositeCrd, condition } from './support/crossplane-standin.js';
+import { composedResourceCrds } from './support/crds.js';
 import { loadOfficialSpec } from './support/cdevents-spec.js';
 import { startFunction, type RunningFunction } from './support/function-server.js';
-import { readYamlDocuments } from './support/render.js';
+import { readYamlDocuments } from './support/manifests.js';
 import { shippedCatalog } from './support/requests.js';
 import { TestSink } from './support/sink.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -170,11 +166,7 @@ beforeAll(async () => {
   custom = kc.makeApiClient(CustomObjectsApi);
 
   const [xrd] = (await readYamlDocuments('apis/xenvironment/definition.yaml')) as [Obj];
-  const [kubernetesProviderConfig] = await readYamlDocuments(
-    '.tools/crds/provider-kubernetes/kubernetes.crossplane.io_providerconfigs.yaml',
-  );
-  for (const crd of [compositeCrd(xrd), ...standInCrds(), kubernetesProviderConfig!])
-    await cp.applyCrd(crd);
+  for (const crd of [compositeCrd(xrd), ...(await composedResourceCrds())]) await cp.applyCrd(crd);
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'crossplane-system' } });
   // The shipped ClusterRole, bound to the user the bridge authenticates as.
   const [role] = await readYamlDocuments('examples/bridge/rbac.yaml');

@@ -1,66 +1,122 @@
-import { readFile, writeFile } from 'node:fs/promises';
+/**
+ * Every example stage of both variants rendered by the real Crossplane CLI against the built
+ * function, compared with examples/expected (UPDATE_EXPECTED=1 rewrites them), and everything it
+ * renders validated by the real CLI against the XRD and the real provider and Crossplane CRDs.
+ */
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { startFunction, type RunningFunction } from './support/function-server.js';
-import { render } from './support/render.js';
+import { allValid, functionsFile, render, validate, type Run } from './support/crank.js';
+import { CRD_DIRS } from './support/crds.js';
+import { serveForRender } from './support/function-binary.js';
+import { parseYamlDocuments } from './support/manifests.js';
 
-// Each stage of examples/observed, and the composed resources it must lead to.
-const stages: { stage: string; composed: string[]; phase: string }[] = [
-  { stage: 'new', composed: [], phase: 'Pending' },
-  { stage: 'cluster-creating', composed: [], phase: 'ProvisioningCluster' },
+type Obj = Record<string, unknown>;
+
+const variants = [
+  { variant: 'v1 XEnvironment', examples: 'examples', apis: 'apis/xenvironment' },
+  { variant: 'v2 Environment', examples: 'examples/v2', apis: 'apis/xenvironment-v2' },
+];
+
+// Each stage of <examples>/observed, and the tools it must compose and the phase it must show.
+const stages: { stage: string; tools: string[]; phase: string }[] = [
+  { stage: 'new', tools: [], phase: 'Pending' },
+  { stage: 'cluster-creating', tools: [], phase: 'ProvisioningCluster' },
   {
     stage: 'cluster-ready',
-    composed: ['tool-cert-manager', 'tool-tekton-pipelines', 'tool-knative-operator'],
+    tools: ['cert-manager', 'knative-operator', 'tekton-pipelines'],
     phase: 'InstallingTools',
   },
   {
     stage: 'some-tools-ready',
-    composed: [
-      'tool-cert-manager',
-      'tool-tekton-pipelines',
-      'tool-knative-operator',
-      'tool-argo-cd',
-      'tool-knative-serving',
-    ],
+    tools: ['argo-cd', 'cert-manager', 'knative-operator', 'knative-serving', 'tekton-pipelines'],
     phase: 'InstallingTools',
   },
   {
     stage: 'all-ready',
-    composed: [
-      'tool-cert-manager',
-      'tool-tekton-pipelines',
-      'tool-knative-operator',
-      'tool-argo-cd',
-      'tool-knative-serving',
-    ],
+    tools: ['argo-cd', 'cert-manager', 'knative-operator', 'knative-serving', 'tekton-pipelines'],
     phase: 'Ready',
   },
 ];
 
-describe('examples render to their expected output', () => {
-  let fn: RunningFunction;
+const isResult = (doc: Obj) =>
+  doc.apiVersion === 'render.crossplane.io/v1beta1' && doc.kind === 'Result';
+const extensions = (apis: string) => [
+  `${apis}/definition.yaml`,
+  CRD_DIRS.providerHelm,
+  CRD_DIRS.providerKubernetes,
+];
+
+let fn: Awaited<ReturnType<typeof serveForRender>>;
+let functions: string;
+beforeAll(async () => {
+  fn = await serveForRender();
+  functions = await functionsFile(fn.address);
+});
+afterAll(() => fn?.stop());
+
+describe.each(variants)('the $variant examples, rendered by the real CLI', (variant) => {
+  const renderStage = (stage: string) => {
+    const observed = `${variant.examples}/observed/${stage}.yaml`;
+    return render(
+      {
+        xr: `${variant.examples}/xr.yaml`,
+        composition: `${variant.apis}/composition.yaml`,
+        xrd: `${variant.apis}/definition.yaml`,
+        ...(existsSync(observed) ? { observed } : {}),
+      },
+      functions,
+    );
+  };
+
+  const rendered = new Map<string, Run>();
   beforeAll(async () => {
-    fn = await startFunction();
+    await Promise.all(
+      stages.map(async ({ stage }) => rendered.set(stage, await renderStage(stage))),
+    );
   });
-  afterAll(() => fn.stop());
 
-  it.each(stages)('$stage', async ({ stage, composed, phase }) => {
-    const observed = `examples/observed/${stage}.yaml`;
-    const output = await render(fn, {
+  it.each(stages)('$stage', async ({ stage, tools, phase }) => {
+    const { code, stdout, stderr } = rendered.get(stage)!;
+    expect(code, stderr).toBe(0);
+    const documents = parseYamlDocuments(stdout);
+    expect((documents[0]!.status as Obj).phase).toBe(phase);
+    const composedTools = documents
+      .map(
+        (d) => (d.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined,
+      )
+      .map((annotations) => annotations?.['crossplane.io/composition-resource-name'])
+      .filter((key) => key?.startsWith('tool-'));
+    expect(composedTools.sort()).toEqual(tools.map((tool) => `tool-${tool}`));
+
+    const expectedPath = `${variant.examples}/expected/${stage}.yaml`;
+    if (process.env.UPDATE_EXPECTED) await writeFile(expectedPath, stdout);
+    expect(stdout).toBe(await readFile(expectedPath, 'utf8'));
+  });
+
+  // One validation of every stage's output: each run of the CLI costs about half a second of CPU.
+  it('renders, at every stage, only what the XRD and the real CRDs accept', async () => {
+    const resources = stages
+      .flatMap(({ stage }) => parseYamlDocuments(rendered.get(stage)!.stdout))
+      .filter((doc) => !isResult(doc));
+    const validation = await validate(extensions(variant.apis), resources);
+    expect(validation.code, validation.stdout + validation.stderr).toBe(0);
+    expect(validation.stdout).toContain(allValid(resources.length));
+  });
+});
+
+it('an unknown tool: the real CLI shows the Fatal result, naming the field', async () => {
+  const { code, stdout, stderr } = await render(
+    {
+      xr: 'examples/xr-unknown-tool.yaml',
       composition: 'apis/xenvironment/composition.yaml',
-      xr: 'examples/xr.yaml',
-      ...(existsSync(observed) ? { observed } : {}),
-    });
-    const documents = parseAllDocuments(output).map((d) => d.toJS());
-    expect(documents[0].status.phase).toBe(phase);
-    const keys = documents
-      .map((d) => d.metadata?.annotations?.['crossplane.io/composition-resource-name'])
-      .filter((key: string | undefined) => key?.startsWith('tool-'));
-    expect(keys.sort()).toEqual([...composed].sort());
-
-    const expectedPath = `examples/expected/${stage}.yaml`;
-    if (process.env.UPDATE_EXPECTED) await writeFile(expectedPath, output);
-    expect(output).toBe(await readFile(expectedPath, 'utf8'));
-  });
+      xrd: 'apis/xenvironment/definition.yaml',
+    },
+    functions,
+  );
+  expect(code).not.toBe(0);
+  expect(stdout).toBe('');
+  expect(stderr).toContain(
+    'pipeline step "render-environment" returned a fatal result: spec.tools[2].name: "tekon" is not in the catalogue',
+  );
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { mutualTlsCredentials } from '../function/server.js';
 import { freePort } from './controlplane/controlplane.js';
 import { createTestPki, type TestPki } from './support/certificates.js';
+import { startMain } from './support/function-binary.js';
 import { connectFunction, startFunction, type RunningFunction } from './support/function-server.js';
 import { request, shippedCatalog, xEnvironment } from './support/requests.js';
 
@@ -106,33 +106,6 @@ describe('message size', () => {
     }
   });
 });
-
-/** Starts the built entrypoint, as the package's image does. */
-function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['dist/bundle/function/main.mjs', ...args], {
-    env: { ...process.env, ...env },
-  });
-  let output = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const waiter of waiters.filter((w) => output.includes(w.text))) waiter.resolve();
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, output })),
-  );
-  return {
-    child,
-    exited,
-    printed: (text: string) =>
-      new Promise<void>((resolve) => {
-        if (output.includes(text)) resolve();
-        else waiters.push({ text, resolve });
-      }),
-  };
-}
 
 describe('the function binary', () => {
   it('exits non-zero when it cannot bind', async () => {

@@ -1,125 +1,145 @@
-import { existsSync } from 'node:fs';
+/**
+ * The schemas, checked by the real Crossplane CLI (`crossplane beta validate`, which validates as
+ * the API server does, CEL rules included) against the XRDs, the input CRD and the real Crossplane
+ * and provider CRDs. What the function renders is validated in test/examples.test.ts.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runFunction } from '../function/run-function.js';
-import { compile, errorsOf, loadCrds, versionSchema } from './support/openapi.js';
-import { readYamlDocuments, requestFor } from './support/render.js';
+import { allValid, validate } from './support/crank.js';
+import { CRD_DIRS } from './support/crds.js';
+import { pipelineInput, readYamlDocuments } from './support/manifests.js';
 import { shippedCatalog, xEnvironment } from './support/requests.js';
-import type { ValidateFunction } from 'ajv';
 
 type Obj = Record<string, unknown>;
-const PROVIDER_KUBERNETES_CRDS = '.tools/crds/provider-kubernetes';
-// Fields Crossplane adds to every XR and claim schema itself.
-const CROSSPLANE_SPEC_FIELDS = [
-  'claimRef',
-  'compositionRef',
-  'compositionSelector',
-  'compositionRevisionRef',
-  'compositionUpdatePolicy',
-  'writeConnectionSecretToRef',
-  'resourceRefs',
-  'crossplane',
-];
+const XRDS = ['apis/xenvironment/definition.yaml', 'apis/xenvironment-v2/definition.yaml'];
+const INPUT_CRD = 'package/input/xenvironment.fn.crossplane.io_catalogs.yaml';
 
-let xrd: Obj;
-let xrdSchema: ValidateFunction;
-let catalog: Obj;
-
-beforeAll(async () => {
-  [xrd] = (await readYamlDocuments('apis/xenvironment/definition.yaml')) as [Obj];
-  xrdSchema = compile(versionSchema(xrd, 'v1alpha1'));
-  catalog = await shippedCatalog();
-});
-
-function userSpec(resource: Obj): Obj {
-  const spec = { ...(resource.spec as Obj) };
-  for (const field of CROSSPLANE_SPEC_FIELDS) delete spec[field];
-  return spec;
+/** Validation errors by the name of the resource they are about. */
+function errorsByName(output: string): Map<string, string[]> {
+  const errors = new Map<string, string[]>();
+  for (const [, name, error] of output.matchAll(/^\[x\] .*?, Kind=\w+, (\S+) : (.*)$/gm)) {
+    errors.set(name!, [...(errors.get(name!) ?? []), error!]);
+  }
+  return errors;
 }
 
-describe('the XRD schema', () => {
-  it('accepts the example claim and XR', async () => {
-    for (const file of ['examples/claim.yaml', 'examples/xr.yaml']) {
-      const [resource] = await readYamlDocuments(file);
-      expect(errorsOf(xrdSchema, { spec: userSpec(resource!) }), file).toEqual([]);
-    }
-  });
+function openApiSchema(definition: Obj): unknown {
+  const [version] = (definition.spec as { versions: { schema: { openAPIV3Schema: Obj } }[] })
+    .versions;
+  return version!.schema.openAPIV3Schema;
+}
 
-  it.each([
-    [
-      'a tool name that is not a DNS label',
-      { tools: [{ name: 'Cert_Manager' }] },
-      '/spec/tools/0/name',
-    ],
-    ['a tool without a name', { tools: [{ version: '1.0.0' }] }, '/spec/tools/0'],
-    ['an unknown backend', { cluster: { backend: 'kind' } }, '/spec/cluster/backend'],
-    [
-      'a Kubernetes version that is not minor',
-      { cluster: { kubernetesVersion: 'latest' } },
-      '/spec/cluster/kubernetesVersion',
-    ],
-    ['a ttl in words', { ttl: '8 hours' }, '/spec/ttl'],
-    ['a sink that is not http', { events: { sink: 'ftp://example.org' } }, '/spec/events/sink'],
-    ['tools that are not a list', { tools: { name: 'argo-cd' } }, '/spec/tools'],
-    ['a misspelt field', { tool: [] }, '/spec'],
-  ])('rejects %s', (_name, spec, path) => {
-    expect(errorsOf(xrdSchema, { spec }).join('\n')).toContain(path);
-  });
-
-  it('is the same schema in the Crossplane v2 variant', async () => {
-    const [v2] = (await readYamlDocuments('apis/xenvironment-v2/definition.yaml')) as [Obj];
-    expect(versionSchema(v2, 'v1alpha1')).toEqual(versionSchema(xrd, 'v1alpha1'));
-    const [composition] = await readYamlDocuments('apis/xenvironment-v2/composition.yaml');
-    const input = (composition!.spec as { pipeline: { input: Obj }[] }).pipeline[0]!.input;
-    expect(input).toEqual(catalog);
+describe('the examples', () => {
+  it('are valid against the XRDs and the real Crossplane CRDs, so `kubectl apply` takes them', async () => {
+    const files = [
+      'examples/claim.yaml',
+      'examples/xr.yaml',
+      'examples/xr-unknown-tool.yaml',
+      'examples/v2/xr.yaml',
+      'examples/functions.yaml',
+      'examples/bridge/deploymentruntimeconfig.yaml',
+    ];
+    const resources = (await Promise.all(files.map((file) => readYamlDocuments(file)))).flat();
+    const { code, stdout } = await validate(XRDS, resources);
+    expect(code, stdout).toBe(0);
+    expect(stdout).toContain(allValid(resources.length));
   });
 });
 
-describe('rendered resources', () => {
-  let providerKubernetes: Map<string, ValidateFunction>;
+describe('the schemas reject', () => {
+  const bad: [string, Obj, string][] = [
+    [
+      'a tool name that is not a DNS label',
+      xEnvironment({ tools: [{ name: 'Cert_Manager' }] }),
+      'spec.tools[0].name',
+    ],
+    [
+      'a tool without a name',
+      xEnvironment({ tools: [{ version: '1.0.0' }] }),
+      'spec.tools[0].name',
+    ],
+    ['an unknown backend', xEnvironment({ cluster: { backend: 'kind' } }), 'spec.cluster.backend'],
+    [
+      'a Kubernetes version that is not minor',
+      xEnvironment({ cluster: { kubernetesVersion: 'latest' } }),
+      'spec.cluster.kubernetesVersion',
+    ],
+    ['a ttl in words', xEnvironment({ ttl: '8 hours' }), 'spec.ttl'],
+    [
+      'a sink that is not http',
+      xEnvironment({ events: { sink: 'ftp://example.org' } }),
+      'spec.events.sink',
+    ],
+    ['tools that are not a list', xEnvironment({ tools: { name: 'argo-cd' } }), 'spec.tools'],
+    [
+      'a misspelt field in a provider-helm Release',
+      {
+        apiVersion: 'helm.crossplane.io/v1beta1',
+        kind: 'Release',
+        spec: {
+          forProvider: {
+            chart: { repository: 'https://charts.example.org', name: 'x', version: '1', nmae: 'x' },
+            namespace: 'x',
+          },
+        },
+      },
+      'spec.forProvider.chart.nmae',
+    ],
+    ['a misspelt field', xEnvironment({ tool: [] }), 'spec.tool'],
+    [
+      'a Function package that is not a fully qualified image',
+      {
+        apiVersion: 'pkg.crossplane.io/v1beta1',
+        kind: 'Function',
+        spec: { package: 'function-xenvironment' },
+      },
+      'spec.package',
+    ],
+  ];
+
+  // One validation run for all cases; each case is its own resource, told apart by name.
+  let errors: Map<string, string[]>;
   beforeAll(async () => {
-    // Installed by test/tools/install.sh; a missing folder fails, it does not skip.
-    expect(
-      existsSync(PROVIDER_KUBERNETES_CRDS),
-      `${PROVIDER_KUBERNETES_CRDS} (run npm test, which installs it)`,
-    ).toBe(true);
-    providerKubernetes = await loadCrds(PROVIDER_KUBERNETES_CRDS);
+    const resources = bad.map(([, resource], i) => ({
+      ...resource,
+      metadata: { ...(resource.metadata as Obj | undefined), name: `bad-${i}` },
+    }));
+    errors = errorsByName((await validate([...XRDS, CRD_DIRS.providerHelm], resources)).stdout);
   });
 
-  it('have a status that fits the XRD, at every example stage', async () => {
-    const [xr] = await readYamlDocuments('examples/xr.yaml');
-    for (const stage of ['cluster-creating', 'cluster-ready', 'some-tools-ready', 'all-ready']) {
-      const observed = await readYamlDocuments(`examples/observed/${stage}.yaml`);
-      const rsp = await runFunction(requestFor(xr!, catalog, observed));
-      const status = rsp.desired!.composite!.resource!.status;
-      expect(errorsOf(xrdSchema, { spec: userSpec(xr!), status }), stage).toEqual([]);
-    }
+  it.each(bad.map(([what, , path], index) => [what, index, path] as const))(
+    '%s',
+    (_what, index, path) => {
+      expect(errors.get(`bad-${index}`)?.join('\n')).toContain(`${path}: `);
+    },
+  );
+});
+
+describe('the catalogue', () => {
+  let catalog: Obj;
+  beforeAll(async () => {
+    catalog = await shippedCatalog();
   });
 
-  it('include provider-kubernetes ProviderConfigs valid against its CRDs, cluster-scoped and namespaced', async () => {
-    const legacy = xEnvironment({ tools: [] });
-    const namespaced = {
-      ...xEnvironment({ tools: [] }, { name: 'dev', namespace: 'team-a' }),
-      kind: 'Environment',
+  it('fits the input CRD, and the CRD rejects a chart without a repository', async () => {
+    const broken = {
+      ...catalog,
+      metadata: { name: 'broken' },
+      tools: [{ name: 'x', namespace: 'x', chart: { name: 'x', version: '1.0.0' } }],
     };
-    for (const xr of [legacy, namespaced]) {
-      const rsp = await runFunction(requestFor(xr, catalog));
-      const config = rsp.desired!.resources['kubernetes-providerconfig']!.resource as Obj;
-      const validate = providerKubernetes.get(
-        `${String(config.apiVersion)}/${String(config.kind)}`,
-      );
-      expect(validate, String(config.apiVersion)).toBeDefined();
-      expect(errorsOf(validate!, config)).toEqual([]);
-    }
+    const { stdout } = await validate(
+      [INPUT_CRD],
+      [{ ...catalog, metadata: { name: 'shipped' } }, broken],
+    );
+    const errors = errorsByName(stdout);
+    expect(errors.get('shipped')).toBeUndefined();
+    expect(errors.get('broken')?.join('\n')).toContain('tools[0].chart.repository');
   });
 
-  it('are driven by a catalogue that fits the input CRD', async () => {
-    const [crd] = (await readYamlDocuments(
-      'package/input/xenvironment.fn.crossplane.io_catalogs.yaml',
-    )) as [Obj];
-    const validate = compile(versionSchema(crd, 'v1beta1'));
-    expect(errorsOf(validate, catalog)).toEqual([]);
-    expect(
-      errorsOf(validate, { ...catalog, tools: [{ name: 'x', chart: { name: 'x' } }] }).join('\n'),
-    ).toContain('/tools/0/chart');
+  it('and the schema are the same in the Crossplane v2 variant', async () => {
+    const [v1, v2] = await Promise.all(
+      XRDS.map(async (path) => (await readYamlDocuments(path))[0]!),
+    );
+    expect(openApiSchema(v2!)).toEqual(openApiSchema(v1!));
+    expect(await pipelineInput('apis/xenvironment-v2/composition.yaml')).toEqual(catalog);
   });
 });

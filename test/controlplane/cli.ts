@@ -1,13 +1,14 @@
 /**
  * npm run cluster:up / cluster:down: the test control plane for a developer to poke at with
  * kubectl. `up` leaves etcd and kube-apiserver running and prints the kubeconfig path; `down`
- * stops them. The CRDs the tests use (XEnvironment, stand-ins for provider-helm and Usage,
- * provider-kubernetes) are installed.
+ * stops them. The CRDs the tests use are installed: XEnvironment's, and the real ones of both
+ * providers and of Crossplane's Usages.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readYamlDocuments } from '../support/render.js';
-import { compositeCrd, standInCrds } from '../support/crossplane-standin.js';
+import { readYamlDocuments } from '../support/manifests.js';
+import { compositeCrd } from '../support/crossplane-standin.js';
+import { composedResourceCrds } from '../support/crds.js';
 import { startControlPlane, terminate } from './controlplane.js';
 
 const STATE = '.tools/cluster/state.json';
@@ -23,10 +24,7 @@ async function up(): Promise<void> {
     log: (line) => console.log(`cluster: ${line}`),
   });
   const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
-  const [providerConfig] = await readYamlDocuments(
-    '.tools/crds/provider-kubernetes/kubernetes.crossplane.io_providerconfigs.yaml',
-  );
-  for (const crd of [compositeCrd(xrd!), ...standInCrds(), providerConfig!]) await cp.applyCrd(crd);
+  for (const crd of [compositeCrd(xrd!), ...(await composedResourceCrds())]) await cp.applyCrd(crd);
   await mkdir('.tools/cluster', { recursive: true });
   await writeFile(
     STATE,

@@ -1,7 +1,7 @@
 /**
  * A real Kubernetes control plane on loopback for tests: etcd and kube-apiserver built from source
- * by build.sh, RBAC on, client-certificate users. Everything binds to 127.0.0.1 on free ports and
- * stop() leaves nothing running.
+ * by test/tools/install.sh, RBAC on, client-certificate users. Everything binds to 127.0.0.1 on
+ * free ports and stop() leaves nothing running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -42,7 +42,7 @@ export async function freePort(): Promise<number> {
 function binary(name: string): string {
   const path = join(TOOLS_BIN, name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: run test/controlplane/build.sh (npm test does)`);
+    throw new Error(`${path} is missing: run npm run tools (npm test does)`);
   }
   return path;
 }

@@ -1,10 +1,10 @@
 /**
- * A stand-in for Crossplane core and provider-helm, which cannot be built here (the Go module
- * proxy refuses github.com/crossplane/crossplane and crossplane-contrib/provider-helm). It does,
- * against a real API server, the parts of Crossplane's XR reconciler the bridge depends on: the XR
- * CRD from the XRD, one pass of the function pipeline per call (observed → RunFunction over mTLS →
- * apply desired, delete the rest, write status and the connection secret), Synced=False on a Fatal
- * result. The tests play the providers by patching composed resources' status.
+ * A stand-in for Crossplane core's XR reconciler, until the end-to-end test runs the real one
+ * (built by test/tools/install.sh). It does, against a real API server with the real provider and
+ * Usage CRDs (test/support/crds.ts), the parts the bridge depends on: the XR CRD from the XRD, one
+ * pass of the function pipeline per call (observed → RunFunction over mTLS → apply desired, delete
+ * the rest, write status and the connection secret), Synced=False on a Fatal result. The tests play
+ * the providers by patching composed resources' status.
  */
 import {
   CustomObjectsApi,
@@ -77,25 +77,6 @@ function crd(group: string, kind: string, plural: string, scope: string, version
       versions,
     },
   };
-}
-
-/** Stand-ins for CRDs whose modules cannot be fetched: shape-free, with a status subresource. */
-export function standInCrds(): Obj[] {
-  const version = (name: string) => ({
-    name,
-    served: true,
-    storage: true,
-    subresources: { status: {} },
-    // Server-side apply needs spec and status declared, even if shape-free.
-    schema: {
-      openAPIV3Schema: { type: 'object', properties: { spec: preserve, status: preserve } },
-    },
-  });
-  return [
-    crd('helm.crossplane.io', 'Release', 'releases', 'Cluster', [version('v1beta1')]),
-    crd('helm.crossplane.io', 'ProviderConfig', 'providerconfigs', 'Cluster', [version('v1beta1')]),
-    crd('apiextensions.crossplane.io', 'Usage', 'usages', 'Cluster', [version('v1beta1')]),
-  ];
 }
 
 /** Composed kinds the function renders for a cluster-scoped XR. */

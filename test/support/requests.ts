@@ -1,5 +1,5 @@
 import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { pipelineInput } from './render.js';
+import { pipelineInput } from './manifests.js';
 
 type Obj = Record<string, unknown>;
 
