@@ -100,8 +100,13 @@ export class LeaderElector {
         }
       }
     } catch (error) {
-      // A conflict is another candidate's write: the next tick sees it.
-      this.logger.debug({ err: (error as Error).message }, 'lease not acquired or renewed');
+      // A conflict is another candidate's write, which the next tick sees; anything else (no
+      // RBAC for Leases, no such namespace) an operator must hear of.
+      const conflict = error instanceof ApiError && error.code === 409;
+      this.logger[conflict ? 'debug' : 'warn'](
+        { err: (error as Error).message },
+        'lease not acquired or renewed',
+      );
     }
     if (this.leading && !stillLeading(this.renewedAt, Date.now(), this.options)) {
       this.lose(`not renewed for ${this.options.renewDeadlineMs} ms`);

@@ -121,18 +121,6 @@ async function main(): Promise<void> {
   );
 
   const running = queue.run();
-  elector.start();
-  await store.start();
-  logger.info(
-    {
-      sink: config.defaultSink ? redactedSink(config.defaultSink) : null,
-      composites: config.composites.map((t) => `${t.group}/${t.version}/${t.plural}`),
-      http: `${config.httpAddress.host}:${(http.address() as { port: number }).port}`,
-      identity: config.lease.identity,
-    },
-    'bridge started',
-  );
-
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'stopping: finishing deliveries in flight');
@@ -147,6 +135,17 @@ async function main(): Promise<void> {
         });
     });
   }
+  elector.start();
+  await store.start();
+  logger.info(
+    {
+      sink: config.defaultSink ? redactedSink(config.defaultSink) : null,
+      composites: config.composites.map((t) => `${t.group}/${t.version}/${t.plural}`),
+      http: `${config.httpAddress.host}:${(http.address() as { port: number }).port}`,
+      identity: config.lease.identity,
+    },
+    'bridge started',
+  );
 }
 
 main().catch((error: unknown) => {

@@ -4,9 +4,12 @@ export interface QueueOptions {
   retryMaxMs: number;
   /** Retries per second over all keys; bursts of 10 s worth pass at once. */
   retryRate: number;
-  /** Errors that mean "run again now" (a write conflict), not "back off". */
+  /** Errors that mean "run again now" (a write conflict), not "back off"; a few times in a row. */
   immediate?: (error: unknown) => boolean;
 }
+
+/** Conflicts retried at once before they count as failures: a key that always conflicts backs off. */
+const IMMEDIATE_RETRIES = 5;
 
 /**
  * Delays for retries over all keys, as client-go's overall rate limiter: a token bucket. A sink
@@ -111,11 +114,11 @@ export class WorkQueue {
         await this.handle(key);
         this.failures.delete(key);
       } catch (error) {
-        if (this.options.immediate?.(error)) {
+        const attempts = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, attempts);
+        if (this.options.immediate?.(error) && attempts <= IMMEDIATE_RETRIES) {
           this.dirty.add(key);
         } else {
-          const attempts = (this.failures.get(key) ?? 0) + 1;
-          this.failures.set(key, attempts);
           const backoff = Math.min(
             this.options.retryBaseMs * 2 ** (attempts - 1),
             this.options.retryMaxMs,

@@ -58,7 +58,7 @@ export class Reconciler {
       ...observe(xr, this.store.composed(xr)),
       ...(route.problem ? { sinkProblem: route.problem } : {}),
     };
-    const read = readRecord(xr);
+    const read = readRecord(xr, observation);
     let record: Recorded;
     let rebuilt = false;
     if (read.kind === 'invalid') {

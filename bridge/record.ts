@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { validateEvent } from './cdevents.js';
-import { MAX_BATCH } from './batch.js';
+import { announcesDeletion, MAX_BATCH } from './batch.js';
 import { hasFinalizer, RECORD_ANNOTATION } from './observe.js';
 import {
   currentIncidents,
@@ -145,7 +145,8 @@ export type RecordRead =
   | { kind: 'valid'; record: Recorded }
   | { kind: 'invalid'; problems: Problems; salvage: Salvage };
 
-export function readRecord(xr: JsonObject): RecordRead {
+/** Reads the record of `xr`, as observed (`observation`, for what a record cannot claim of it). */
+export function readRecord(xr: JsonObject, observation: Pick<Observation, 'gone'>): RecordRead {
   const metadata = isObject(xr.metadata) ? xr.metadata : {};
   const raw = (isObject(metadata.annotations) ? metadata.annotations : {})[RECORD_ANNOTATION];
   if (raw === undefined) {
@@ -161,6 +162,14 @@ export function readRecord(xr: JsonObject): RecordRead {
     return { kind: 'invalid', problems: ['not JSON'], salvage: {} };
   }
   const problems = recordProblems(parsed);
+  // Delivering it would let the XR go: only true of an XR that is gone.
+  if (
+    problems.length === 0 &&
+    announcesDeletion((parsed as Recorded).outbox) &&
+    !observation.gone
+  ) {
+    problems.push('the outbox announces the deletion of an XR that is not gone');
+  }
   if (problems.length === 0) return { kind: 'valid', record: parsed as Recorded };
   const salvage: Salvage = {};
   if (isObject(parsed)) {

@@ -92,12 +92,22 @@ describe('bridge record reading', () => {
     ['a valid record', xr(JSON.stringify(valid)), 'valid'],
     ['a record of the wrong shape', xr('{"seq":"x"}'), 'invalid'],
   ])('%s', (_, object, kind) => {
-    expect(readRecord(object).kind).toBe(kind);
+    expect(readRecord(object, { gone: false }).kind).toBe(kind);
+  });
+
+  it('refuses an outbox that would let go of an XR that is not gone', () => {
+    const gone = { ...observation, deleting: true, gone: true };
+    const deleting = planBatch(gone, valid, '/test', new Date());
+    expect(readRecord(xr(JSON.stringify(deleting), [FINALIZER]), gone).kind).toBe('valid');
+    expect(readRecord(xr(JSON.stringify(deleting), [FINALIZER]), { gone: false })).toMatchObject({
+      kind: 'invalid',
+      problems: ['the outbox announces the deletion of an XR that is not gone'],
+    });
   });
 
   it('salvages open incidents and the last id of a damaged record', () => {
     const damaged = { ...valid, seq: 'x' };
-    const read = readRecord(xr(JSON.stringify(damaged)));
+    const read = readRecord(xr(JSON.stringify(damaged)), { gone: false });
     expect(read).toMatchObject({
       kind: 'invalid',
       problems: ['seq must be a whole number ≥ 0'],
