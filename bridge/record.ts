@@ -63,16 +63,18 @@ function checkIncidents(value: unknown, problems: Problems): value is Record<str
   return problems.length === before;
 }
 
-function checkDeployed(value: unknown, problems: Problems): void {
+function checkDeployed(value: unknown, problems: Problems): value is Recorded['deployed'] {
+  const before = problems.length;
   if (!isObject(value)) {
     problems.push('deployed must be an object');
-    return;
+    return false;
   }
   for (const [name, tool] of Object.entries(value)) {
     const at = `deployed[${JSON.stringify(name)}]`;
     if (!isObject(tool)) problems.push(`${at} must be an object`);
     else for (const field of ['version', 'artifactId']) stringField(tool, field, at, problems);
   }
+  return problems.length === before;
 }
 
 function checkOutbox(value: unknown, problems: Problems): void {
@@ -134,9 +136,13 @@ export function recordProblems(value: unknown): Problems {
   return problems;
 }
 
-/** What can be kept of an invalid record: open incidents, so their resolutions name them. */
+/**
+ * What can be kept of an invalid record, where it checks out on its own: open incidents, so their
+ * resolutions name them; deployed tools; the last id, so the chain goes on.
+ */
 export interface Salvage {
   incidents?: Record<string, Incident>;
+  deployed?: Recorded['deployed'];
   last?: string;
 }
 
@@ -174,6 +180,7 @@ export function readRecord(xr: JsonObject, observation: Pick<Observation, 'gone'
   const salvage: Salvage = {};
   if (isObject(parsed)) {
     if (checkIncidents(parsed.incidents, [])) salvage.incidents = parsed.incidents;
+    if (checkDeployed(parsed.deployed, [])) salvage.deployed = parsed.deployed;
     if (typeof parsed.last === 'string' && UUID.test(parsed.last)) salvage.last = parsed.last;
   }
   return { kind: 'invalid', problems, salvage };
@@ -186,8 +193,10 @@ export function newEpoch(): string {
 
 /**
  * A record rebuilt from what is observed, in a new epoch: everything observed counts as announced,
- * so nothing is announced again under a new id. Open incidents that survived are kept; failures
- * observed without one are adopted under subjects of the new epoch, so their recovery is announced.
+ * so nothing is announced again under a new id. A tool whose Release exists counts as deployed,
+ * ready or not: it may well have been announced, and announcing it twice is what this avoids.
+ * What survived is kept; failures observed without an incident are adopted under subjects of the
+ * new epoch, so their recovery is announced.
  */
 export function adoptObserved(observation: Observation, epoch: string, salvage: Salvage): Recorded {
   // Tools are composed only after the cluster was Ready once, so a composed tool means "created".
@@ -195,9 +204,8 @@ export function adoptObserved(observation: Observation, epoch: string, salvage: 
     observation.cluster.ready || observation.tools.some((tool) => tool.artifactId !== undefined);
   const deployed: Recorded['deployed'] = {};
   for (const tool of observation.tools) {
-    if (tool.ready && tool.artifactId) {
+    if (tool.artifactId)
       deployed[tool.name] = { version: tool.version, artifactId: tool.artifactId };
-    }
   }
   const adopted = Object.fromEntries(
     Object.entries(currentIncidents(observation)).map(([key, found]) => [
@@ -212,7 +220,7 @@ export function adoptObserved(observation: Observation, epoch: string, salvage: 
     created,
     ready: created && environmentReady(observation),
     toolset: created ? toolset(observation) : [],
-    deployed: created ? deployed : {},
+    deployed: salvage.deployed ?? deployed,
     incidents: salvage.incidents ?? adopted,
   };
 }

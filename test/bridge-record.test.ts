@@ -111,7 +111,7 @@ describe('bridge record reading', () => {
     expect(read).toMatchObject({
       kind: 'invalid',
       problems: ['seq must be a whole number ≥ 0'],
-      salvage: { incidents: valid.incidents, last: valid.last },
+      salvage: { incidents: valid.incidents, deployed: valid.deployed, last: valid.last },
     });
   });
 });
@@ -129,6 +129,7 @@ describe('bridge record rebuilding', () => {
       toolset: ['argo-cd@9.1.0', 'cert-manager@v1.19.1'],
       deployed: {
         'cert-manager': { version: 'v1.19.1', artifactId: 'pkg:generic/cert-manager@v1.19.1' },
+        'argo-cd': { version: '9.1.0', artifactId: 'pkg:generic/argo-cd@9.1.0' },
       },
       incidents: {
         'tool/argo-cd': {
