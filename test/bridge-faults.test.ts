@@ -538,6 +538,21 @@ describe('the bridge under faults', () => {
     expect(disagreements()).toEqual([]);
   }, 60_000);
 
+  it('stops leading, by exiting, when it cannot renew its lease', async () => {
+    const binding = (await bridgeRbac('xenvironment-bridge')).find(
+      (d) => d.kind === 'RoleBinding',
+    )!;
+    await objects.delete(binding as KubernetesObject);
+    const code = await a.exited(10_000);
+    expect(code).toBe(1);
+    expect(a.output).toContain('lost the lease');
+    await objects.create(binding as KubernetesObject);
+    a = await startBridge('bridge-a');
+    await eventually('bridge-a to lead again', async () =>
+      (await a.metric('xenvironment_bridge_leader')) === 1 ? true : undefined,
+    );
+  });
+
   it('reports its figures', async () => {
     const logged = (message: string) =>
       bridges.map((b) => b.output.split(message).length - 1).reduce((x, y) => x + y, 0);

@@ -49,6 +49,20 @@ export class BridgeProcess {
     this.child = child;
   }
 
+  /** Waits for the process to exit on its own; its exit code, or undefined if it did not. */
+  async exited(timeoutMs: number): Promise<number | null | undefined> {
+    const child = this.child;
+    if (!child) return undefined;
+    if (child.exitCode !== null) return child.exitCode;
+    return await new Promise((done) => {
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        done(code);
+      });
+    });
+  }
+
   /** Sends `signal` and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
