@@ -139,12 +139,14 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
           K_SINK: sink.url,
           BRIDGE_HTTP_ADDRESS: `127.0.0.1:${metricsPort}`,
           BRIDGE_LOG_LEVEL: 'warn',
+          // Its leader-election Lease: a namespace that exists on the bare control plane.
+          POD_NAMESPACE: 'default',
         },
       },
     );
     bridge.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     // Each environment that exists when the bridge starts is announced ("requested"): a backlog
-    // that it drains as fast as it can, already while its informers list. The rate is taken
+    // that it drains as fast as it can once its informers have listed. The rate is taken
     // between the first and the last arrival.
     await sink.waitFor(count, 300_000);
     const backlogSeconds = (sink.received[count - 1]!.at - sink.received[0]!.at) / 1000;

@@ -12,10 +12,18 @@ export class ApiError extends Error {
   }
 }
 
+const CONTENT_TYPES = {
+  GET: undefined,
+  PATCH: 'application/merge-patch+json',
+  PUT: 'application/json',
+  POST: 'application/json',
+};
+
 /**
  * The bridge's few writes and reads, over one keep-alive connection pool. client-node 1.x builds a
  * new TLS context and connection for every request, which was most of the bridge's CPU per event.
- * Credentials are applied per request, so rotated service-account tokens are picked up.
+ * Credentials are applied per request, so rotated service-account tokens are picked up. A request
+ * unanswered within `timeoutMs` fails, so no worker (or lease renewal) waits forever.
  */
 export class ApiClient {
   private agent: Agent | undefined;
@@ -27,15 +35,22 @@ export class ApiClient {
     this.server = new URL(cluster.server);
   }
 
-  async send(method: 'GET' | 'PATCH', path: string, body?: JsonObject): Promise<JsonObject> {
+  async send(
+    method: keyof typeof CONTENT_TYPES,
+    path: string,
+    body?: JsonObject,
+    timeoutMs = 10_000,
+  ): Promise<JsonObject> {
+    const contentType = CONTENT_TYPES[method];
     const options: RequestOptions = {
       method,
       host: this.server.hostname,
       port: Number(this.server.port) || 443,
       path,
+      timeout: timeoutMs,
       headers: {
         accept: 'application/json',
-        ...(body ? { 'content-type': 'application/merge-patch+json' } : {}),
+        ...(contentType ? { 'content-type': contentType } : {}),
       },
     };
     await this.kubeConfig.applyToHTTPSOptions(options);
@@ -59,6 +74,9 @@ export class ApiClient {
           else reject(new ApiError(code, text));
         });
       });
+      req.on('timeout', () =>
+        req.destroy(new Error(`API server: no answer within ${timeoutMs} ms`)),
+      );
       req.on('error', reject);
       req.end(payload);
     });

@@ -1,9 +1,15 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { isObject } from '../common/objects.js';
+import { CLUSTER_LOCAL_HOSTS, parseHostPatterns, parseSink } from '../common/sink.js';
 import { parseResourceType, type ResourceType } from './kube.js';
 import type { Mode } from './cloudevents.js';
+import type { LeaseTiming } from './lease.js';
 
 export interface BridgeConfig {
   defaultSink?: string;
+  /** Hosts a claim's spec.events.sink may name. */
+  sinkAllow: string[];
   extensions: Record<string, string>;
   ca?: string;
   mode: Mode;
@@ -14,7 +20,10 @@ export interface BridgeConfig {
   workers: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Retries per second over all environments (a token bucket of 10 s worth). */
+  retryRate: number;
   sinkTimeoutMs: number;
+  lease: { namespace: string; name: string; identity: string } & LeaseTiming;
 }
 
 /** CloudEvents extension names: lower-case letters and digits (CloudEvents 1.0). */
@@ -31,14 +40,27 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 
 /**
  * Reads the bridge's settings from the environment: the Knative SinkBinding variables (K_SINK,
- * K_CE_OVERRIDES, K_CA_CERTS) and BRIDGE_* for the rest. Errors name the variable.
+ * K_CE_OVERRIDES, K_CA_CERTS), the downward API's POD_NAME and POD_NAMESPACE, and BRIDGE_* for the
+ * rest. `serviceAccountNamespace` is the mounted namespace file's content, if any. Errors name the
+ * variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv): BridgeConfig {
+export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: string): BridgeConfig {
   let defaultSink: string | undefined;
   if (env.K_SINK) {
-    if (!URL.canParse(env.K_SINK)) throw new Error('K_SINK: not an absolute URL');
+    const sink = parseSink(env.K_SINK);
+    if (!sink.ok) throw new Error(`K_SINK: ${sink.problem}`);
     defaultSink = env.K_SINK;
   }
+  let sinkAllow: string[];
+  try {
+    sinkAllow = env.BRIDGE_SINK_ALLOW
+      ? parseHostPatterns(env.BRIDGE_SINK_ALLOW)
+      : [...CLUSTER_LOCAL_HOSTS];
+  } catch (error) {
+    throw new Error(`BRIDGE_SINK_ALLOW: ${(error as Error).message}`);
+  }
+  // Claims may always name K_SINK's host: the default broker, under another path.
+  if (defaultSink) sinkAllow.push(new URL(defaultSink).hostname.toLowerCase());
   const extensions: Record<string, string> = {};
   if (env.K_CE_OVERRIDES) {
     let overrides: unknown;
@@ -64,7 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): BridgeConfig {
   if (mode !== 'binary' && mode !== 'structured') {
     throw new Error(`BRIDGE_CE_MODE: ${mode} is not binary or structured`);
   }
-  const address = env.BRIDGE_HTTP_ADDRESS || '0.0.0.0:8080';
+  // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (see the README).
+  const address = env.BRIDGE_HTTP_ADDRESS || '127.0.0.1:8080';
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
   if (colon < 0 || !Number.isInteger(port))
@@ -77,18 +100,39 @@ export function loadConfig(env: NodeJS.ProcessEnv): BridgeConfig {
         throw new Error(`${name}: ${(error as Error).message}`);
       }
     });
+  const lease = {
+    durationMs: positive(env, 'BRIDGE_LEASE_DURATION_MS', 15_000),
+    renewDeadlineMs: positive(env, 'BRIDGE_LEASE_RENEW_DEADLINE_MS', 10_000),
+    retryPeriodMs: positive(env, 'BRIDGE_LEASE_RETRY_PERIOD_MS', 2_000),
+  };
+  if (!(lease.durationMs > lease.renewDeadlineMs && lease.renewDeadlineMs > lease.retryPeriodMs)) {
+    throw new Error(
+      'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
+    );
+  }
   return {
     ...(defaultSink ? { defaultSink } : {}),
+    sinkAllow,
     extensions,
     ...(env.K_CA_CERTS ? { ca: env.K_CA_CERTS } : {}),
     mode,
     source: env.BRIDGE_SOURCE || '/xenvironment-bridge',
     composites: types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments'),
     composed: types('BRIDGE_COMPOSED', 'helm.crossplane.io/v1beta1/releases'),
-    httpAddress: { host: address.slice(0, colon), port },
+    // An IPv6 pod IP comes bare (fd00::1:8080) or bracketed; listen() wants it bare.
+    httpAddress: { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port },
     workers: positive(env, 'BRIDGE_WORKERS', 64),
     retryBaseMs: positive(env, 'BRIDGE_RETRY_BASE_MS', 250),
     retryMaxMs: positive(env, 'BRIDGE_RETRY_MAX_MS', 30_000),
+    retryRate: positive(env, 'BRIDGE_RETRY_RATE', 10),
     sinkTimeoutMs: positive(env, 'BRIDGE_SINK_TIMEOUT_MS', 10_000),
+    lease: {
+      namespace: env.POD_NAMESPACE || serviceAccountNamespace?.trim() || 'crossplane-system',
+      name: 'xenvironment-bridge',
+      // A pod's name is unique while it runs, so a restarted container takes its lease back at
+      // once; without one, a unique identity per process.
+      identity: env.POD_NAME || `${hostname()}_${randomUUID()}`,
+      ...lease,
+    },
   };
 }

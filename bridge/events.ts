@@ -29,9 +29,10 @@ function transitionKey(transition: Transition): string {
 }
 
 /**
- * The event for a transition. Its id derives from the XR's uid, the number of events recorded
- * before it and the transition, so a consumer can deduplicate and a restart re-derives it; every
- * event of one environment shares a chainId and links to the one before.
+ * The event for a transition. Its id derives from the XR's uid, the record's epoch, the event's
+ * position in it and the transition. It is recorded (batch.ts) before it is sent, so no other
+ * transition can take that position, and a resend after a restart repeats the id. Every event of
+ * one environment shares a chainId and links to the one before.
  */
 export function eventFor(
   observation: Observation,
@@ -41,7 +42,9 @@ export function eventFor(
   now = new Date(),
 ): CDEvent<EventType> {
   const context = {
-    id: deterministicUuid(`${observation.uid}/${before.seq}/${transitionKey(transition)}`),
+    id: deterministicUuid(
+      `${observation.uid}/${before.epoch}/${before.seq}/${transitionKey(transition)}`,
+    ),
     source,
     timestamp: now,
     chainId: deterministicUuid(`${observation.uid}/chain`),

@@ -9,9 +9,9 @@ import {
 import type { Logger } from 'pino';
 import type { JsonObject } from '../common/objects.js';
 import { FINALIZER, RECORD_ANNOTATION } from './observe.js';
-import type { FinalizerChange, Store } from './reconciler.js';
-import type { Recorded } from './transitions.js';
-import { ApiClient } from './api.js';
+import type { Change, Store } from './reconciler.js';
+import { ApiClient, ApiError } from './api.js';
+import { ReadYourWrites } from './fresh.js';
 
 /** A resource to watch, as group/version/plural. */
 export interface ResourceType {
@@ -28,111 +28,150 @@ export function parseResourceType(text: string): ResourceType {
   return { group, version, plural };
 }
 
-type Watched = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+/** makeInformer's ListWatch, with the one method its declared type leaves out. */
+type Watched = Informer<KubernetesObject> &
+  ObjectCache<KubernetesObject> & { latestResourceVersion(): string };
 const COMPOSITE_LABEL = 'crossplane.io/composite';
 const RESTART_DELAY_MS = 2_000;
 
+/** An informer and whether its cache is complete: listed, and watching without a gap. */
+interface Tracked {
+  informer: Watched;
+  synced: boolean;
+  /** Failures so far: a start that resolves after one has not synced anything. */
+  failures: number;
+}
+
 /**
- * XRs and their composed resources from informers (list + watch; the client relists after a 410
- * Gone, and a failed informer is restarted here), and the record written back onto the XR.
+ * XRs and their composed resources from informers, and the record written back onto the XR.
+ * `onSynced(ready)` reports when every cache is complete, and when one stops being so: after a
+ * watch failure, until it has listed again. Reconciling before that would judge environments on
+ * part of what exists (a Ready XR whose Releases are not listed yet looks not ready).
  */
 export class KubeStore implements Store {
-  private readonly composites: Watched[];
-  private readonly composedInformers: Watched[];
+  private readonly composites: Tracked[];
+  private readonly composedInformers: Tracked[];
   private readonly api: ApiClient;
-  private readonly synced = new Set<Watched>();
   private readonly byComposite = new Map<string, Map<string, KubernetesObject>>();
+  private readonly fresh = new ReadYourWrites();
   private stopped = false;
+  private wasReady = false;
 
   constructor(
     kubeConfig: KubeConfig,
     private readonly compositeTypes: ResourceType[],
     composedTypes: ResourceType[],
     private readonly changed: (key: string) => void,
+    private readonly onSynced: (ready: boolean) => void,
     private readonly logger: Logger,
   ) {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
-    const informer = (type: ResourceType, labelSelector?: string) =>
-      makeInformer<KubernetesObject>(
+    const track = (type: ResourceType, labelSelector?: string): Tracked => {
+      const tracked = { synced: false, failures: 0 } as Tracked;
+      tracked.informer = makeInformer<KubernetesObject>(
         kubeConfig,
         `/apis/${type.group}/${type.version}/${type.plural}`,
-        () =>
-          api.listClusterCustomObject({
+        async () => {
+          const list = await api.listClusterCustomObject({
             ...type,
             ...(labelSelector ? { labelSelector } : {}),
-          }) as never,
+          });
+          // The informer fills its cache right after this resolves; a relist after a 410 Gone
+          // has no other signal that it is done.
+          const failures = tracked.failures;
+          setImmediate(() => {
+            if (tracked.failures === failures) this.setSynced(tracked, true);
+          });
+          return list as never;
+        },
         labelSelector,
-      );
-    this.composites = compositeTypes.map((type) => informer(type));
-    this.composedInformers = composedTypes.map((type) => informer(type, COMPOSITE_LABEL));
+      ) as Watched;
+      return tracked;
+    };
+    this.composites = compositeTypes.map((type) => track(type));
+    this.composedInformers = composedTypes.map((type) => track(type, COMPOSITE_LABEL));
     this.api = new ApiClient(kubeConfig);
 
-    this.composites.forEach((inf, index) => {
+    this.composites.forEach(({ informer }, index) => {
       const enqueue = (obj: KubernetesObject) =>
         this.changed(keyOf(index, obj.metadata?.namespace, obj.metadata?.name ?? ''));
-      inf.on('add', enqueue);
-      inf.on('update', enqueue);
-      inf.on('delete', enqueue);
+      informer.on('add', enqueue);
+      informer.on('update', enqueue);
+      informer.on('delete', enqueue);
     });
-    for (const inf of this.composedInformers) {
+    for (const { informer } of this.composedInformers) {
       const changed = (obj: KubernetesObject, removed: boolean) => {
         this.index(obj, removed);
         this.compositesOf(obj).forEach(this.changed);
       };
-      inf.on('add', (obj) => changed(obj, false));
-      inf.on('update', (obj) => changed(obj, false));
-      inf.on('delete', (obj) => changed(obj, true));
+      informer.on('add', (obj) => changed(obj, false));
+      informer.on('update', (obj) => changed(obj, false));
+      informer.on('delete', (obj) => changed(obj, true));
     }
-    for (const inf of [...this.composites, ...this.composedInformers]) {
-      inf.on('error', (error: unknown) => {
-        this.synced.delete(inf);
+    for (const tracked of this.all) {
+      // A connect without a resourceVersion is a (re)list about to start.
+      tracked.informer.on('connect', () => {
+        if (tracked.informer.latestResourceVersion() === '') this.setSynced(tracked, false);
+      });
+      tracked.informer.on('error', (error: unknown) => {
+        tracked.failures++;
+        this.setSynced(tracked, false);
         if (this.stopped) return;
         this.logger.warn({ err: String(error) }, 'watch failed; restarting');
-        setTimeout(() => void this.startInformer(inf), RESTART_DELAY_MS);
+        setTimeout(() => void this.startInformer(tracked), RESTART_DELAY_MS);
       });
     }
   }
 
-  private async startInformer(inf: Watched): Promise<void> {
+  private get all(): Tracked[] {
+    return [...this.composites, ...this.composedInformers];
+  }
+
+  private setSynced(tracked: Tracked, synced: boolean): void {
+    tracked.synced = synced;
+    const ready = this.ready;
+    if (ready !== this.wasReady) {
+      this.wasReady = ready;
+      this.onSynced(ready);
+    }
+  }
+
+  private async startInformer(tracked: Tracked): Promise<void> {
     if (this.stopped) return;
+    const failures = tracked.failures;
     try {
-      await inf.start();
-      this.synced.add(inf);
+      await tracked.informer.start();
+      // start() resolves even when its list or watch failed (it reports those as errors).
+      if (tracked.failures === failures) this.setSynced(tracked, true);
     } catch (error) {
+      tracked.failures++;
       this.logger.warn({ err: String(error) }, 'list failed; retrying');
-      setTimeout(() => void this.startInformer(inf), RESTART_DELAY_MS);
+      setTimeout(() => void this.startInformer(tracked), RESTART_DELAY_MS);
     }
   }
 
   /** Starts every informer; resolves once each has listed. */
   async start(): Promise<void> {
-    const all = [...this.composites, ...this.composedInformers];
-    await Promise.all(all.map((inf) => this.startInformer(inf)));
-    while (!this.stopped && all.some((inf) => !this.synced.has(inf))) {
+    await Promise.all(this.all.map((tracked) => this.startInformer(tracked)));
+    while (!this.stopped && !this.ready) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
   get ready(): boolean {
-    return [...this.composites, ...this.composedInformers].every((inf) => this.synced.has(inf));
+    return this.all.every((tracked) => tracked.synced);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.composites, ...this.composedInformers].map((inf) => inf.stop()));
+    await Promise.all(this.all.map(({ informer }) => informer.stop()));
     this.api.close();
-  }
-
-  /** Keys of every XR currently known, to reconcile all at start. */
-  keys(): string[] {
-    return this.composites.flatMap((inf, index) =>
-      inf.list().map((obj) => keyOf(index, obj.metadata?.namespace, obj.metadata?.name ?? '')),
-    );
   }
 
   composite(key: string): JsonObject | undefined {
     const { index, namespace, name } = parseKey(key);
-    return this.composites[index]?.get(name, namespace) as JsonObject | undefined;
+    const cached = this.composites[index]?.informer.get(name, namespace) as JsonObject | undefined;
+    return this.fresh.pick(key, cached);
   }
 
   /**
@@ -162,46 +201,60 @@ export class KubeStore implements Store {
     if (!name) return [];
     const namespace = composed.metadata?.namespace;
     return this.composites
-      .map((inf, index) => (inf.get(name, namespace) ? keyOf(index, namespace, name) : undefined))
+      .map(({ informer }, index) =>
+        informer.get(name, namespace) ? keyOf(index, namespace, name) : undefined,
+      )
       .filter((key): key is string => key !== undefined);
   }
 
-  async record(
-    key: string,
-    xr: JsonObject,
-    record: Recorded,
-    finalizer: FinalizerChange,
-  ): Promise<JsonObject> {
+  /**
+   * One merge patch, always guarded by the resourceVersion the change was computed from. On a
+   * conflict the XR is read again, so the retry starts from fresh state, and the 409 is thrown.
+   */
+  async write(key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
     const { index, namespace, name } = parseKey(key);
     const type = this.compositeTypes[index]!;
     const path = `/apis/${type.group}/${type.version}/${namespace ? `namespaces/${namespace}/` : ''}${type.plural}/${name}`;
-    let current = xr;
-    for (let attempt = 0; ; attempt++) {
-      const metadata = current.metadata as KubernetesObject['metadata'] & object;
-      const finalizers = metadata.finalizers ?? [];
-      const wanted =
-        finalizer === 'add'
-          ? finalizers.includes(FINALIZER)
-            ? undefined
-            : [...finalizers, FINALIZER]
-          : finalizers.includes(FINALIZER)
-            ? finalizers.filter((f) => f !== FINALIZER)
-            : undefined;
-      const patch = {
-        metadata: {
-          annotations: { [RECORD_ANNOTATION]: JSON.stringify(record) },
-          // A merge patch replaces the whole list: guard it with the version it was computed from.
-          ...(wanted ? { finalizers: wanted, resourceVersion: metadata.resourceVersion } : {}),
-        },
-      };
-      try {
-        return await this.api.send('PATCH', `${path}?fieldManager=xenvironment-bridge`, patch);
-      } catch (error) {
-        const code = (error as { code?: number }).code;
-        if (code === 404 && finalizer === 'remove') return xr;
-        if (code !== 409 || attempt >= 5) throw error;
-        current = await this.api.send('GET', path);
+    const metadata = xr.metadata as KubernetesObject['metadata'] & object;
+    const basedOn = metadata.resourceVersion;
+    const finalizers = metadata.finalizers ?? [];
+    const patch = {
+      metadata: {
+        resourceVersion: basedOn,
+        ...(change.record
+          ? { annotations: { [RECORD_ANNOTATION]: JSON.stringify(change.record) } }
+          : {}),
+        ...(change.finalizer === 'add' && !finalizers.includes(FINALIZER)
+          ? { finalizers: [...finalizers, FINALIZER] }
+          : {}),
+        ...(change.finalizer === 'remove'
+          ? { finalizers: finalizers.filter((f) => f !== FINALIZER) }
+          : {}),
+      },
+    };
+    try {
+      const written = await this.api.send(
+        'PATCH',
+        `${path}?fieldManager=xenvironment-bridge`,
+        patch,
+      );
+      // Without its last finalizer a deleted XR is gone, whatever the answer shows.
+      this.fresh.wrote(key, basedOn, change.finalizer === 'remove' ? undefined : written);
+      return change.finalizer === 'remove' ? undefined : written;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.code === 404) {
+        this.fresh.wrote(key, basedOn, undefined);
+        return undefined;
       }
+      if (error.code === 409) {
+        const current = await this.api.send('GET', path).catch((e: unknown) => {
+          if (e instanceof ApiError && e.code === 404) return undefined;
+          throw e;
+        });
+        this.fresh.wrote(key, basedOn, current);
+      }
+      throw error;
     }
   }
 }

@@ -1,17 +1,30 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { ApiClient, ApiError } from './api.js';
 import { loadConfig } from './config.js';
+import { LeaderElector } from './elector.js';
 import { createEmitter, redactedSink } from './emitter.js';
 import { KubeStore } from './kube.js';
 import { Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
 
+const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync(NAMESPACE_FILE, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The bridge: XEnvironment readiness → CDEvents. Settings come from the environment only. */
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.BRIDGE_LOG_LEVEL || 'info' });
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, serviceAccountNamespace());
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
 
@@ -30,26 +43,67 @@ async function main(): Promise<void> {
   // The queue's handler runs only once the store and reconciler below exist.
   const queue = new WorkQueue(
     (key) => reconciler.reconcile(key),
-    { workers: config.workers, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs },
+    {
+      workers: config.workers,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      retryRate: config.retryRate,
+      // A conflict: someone wrote the XR since it was read. Run again on what was re-read.
+      immediate: (error) => error instanceof ApiError && error.code === 409,
+    },
     (key, error, retryInMs) =>
       logger.warn(
         { key, err: (error as Error).message, retryInMs },
         'reconcile failed; will retry',
       ),
   );
+
+  // Reconcile only as leader, and only on complete caches; followers keep their caches warm.
+  let synced = false;
+  let leading = false;
+  const gate = () => (synced && leading ? queue.resume() : queue.pause());
   const store = new KubeStore(
     kubeConfig,
     config.composites,
     config.composed,
     (key) => queue.add(key),
+    (ready) => {
+      synced = ready;
+      logger.info({ synced }, ready ? 'caches synced' : 'caches incomplete: reconciling paused');
+      gate();
+    },
     logger,
   );
-  const reconciler = new Reconciler(store, emit, config.source, logger);
+  const reconciler = new Reconciler(store, emit, {
+    source: config.source,
+    sinkAllow: config.sinkAllow,
+    logger,
+    onInvalidRecord: () => metrics.recordsInvalid.inc(),
+  });
+  const leaseApi = new ApiClient(kubeConfig);
+  const elector = new LeaderElector(
+    leaseApi,
+    config.lease,
+    () => {
+      leading = true;
+      metrics.leader.set(1);
+      gate();
+    },
+    () => {
+      // As controller-runtime does: a leader that may have been replaced must not act again.
+      leading = false;
+      metrics.leader.set(0);
+      gate();
+      process.exit(1);
+    },
+    logger,
+  );
 
   const http = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200).end('ok');
     } else if (req.url === '/readyz') {
+      // Ready means caches synced, leader or not: the pod is the function's too.
       res.writeHead(store.ready ? 200 : 503).end(store.ready ? 'ok' : 'informers not synced');
     } else if (req.url === '/metrics') {
       metrics.queueDepth.set(queue.depth);
@@ -67,27 +121,31 @@ async function main(): Promise<void> {
   );
 
   const running = queue.run();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'stopping: finishing deliveries in flight');
+      queue.stop();
+      void running
+        .then(() => elector.release())
+        .then(() => store.stop())
+        .then(() => {
+          leaseApi.close();
+          http.close();
+          process.exit(0);
+        });
+    });
+  }
+  elector.start();
   await store.start();
-  for (const key of store.keys()) queue.add(key);
   logger.info(
     {
       sink: config.defaultSink ? redactedSink(config.defaultSink) : null,
       composites: config.composites.map((t) => `${t.group}/${t.version}/${t.plural}`),
       http: `${config.httpAddress.host}:${(http.address() as { port: number }).port}`,
+      identity: config.lease.identity,
     },
     'bridge started',
   );
-
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'stopping: finishing deliveries in flight');
-      queue.stop();
-      void Promise.all([running, store.stop()]).then(() => {
-        http.close();
-        process.exit(0);
-      });
-    });
-  }
 }
 
 main().catch((error: unknown) => {

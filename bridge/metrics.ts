@@ -16,13 +16,23 @@ export class Metrics {
   });
   readonly unsent = new Counter({
     name: 'xenvironment_bridge_events_unsent_total',
-    help: 'CDEvents recorded without delivery because no sink is configured, by type.',
+    help: 'CDEvents recorded without delivery because there was no usable sink, by type.',
     labelNames: ['type'],
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({
     name: 'xenvironment_bridge_queue_depth',
     help: 'Environments waiting to be reconciled.',
+    registers: [this.registry],
+  });
+  readonly recordsInvalid = new Counter({
+    name: 'xenvironment_bridge_records_invalid_total',
+    help: 'Record annotations found invalid and rebuilt from what was observed.',
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'xenvironment_bridge_leader',
+    help: '1 while this bridge holds the lease and reconciles, else 0.',
     registers: [this.registry],
   });
   readonly deliverySeconds = new Histogram({

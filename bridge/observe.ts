@@ -1,12 +1,7 @@
 import { healthOf } from '../common/health.js';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { chartPurl } from './events.js';
-import {
-  emptyRecord,
-  type Observation,
-  type Recorded,
-  type ToolObservation,
-} from './transitions.js';
+import type { Observation, ToolObservation } from './transitions.js';
 
 /** Where the bridge records what it has announced, on the XR itself. */
 export const RECORD_ANNOTATION = 'xenvironment.io/cdevents';
@@ -36,10 +31,9 @@ export function sinkOf(xr: JsonObject): string | undefined {
   return text(objectAt(objectAt(xr.spec).events).sink);
 }
 
-export function readRecord(xr: JsonObject): Recorded {
-  const raw = text(objectAt(objectAt(xr.metadata).annotations)[RECORD_ANNOTATION]);
-  if (!raw) return emptyRecord();
-  return { ...emptyRecord(), ...(JSON.parse(raw) as Partial<Recorded>) };
+export function hasFinalizer(xr: JsonObject): boolean {
+  const finalizers = objectAt(xr.metadata).finalizers;
+  return Array.isArray(finalizers) && finalizers.includes(FINALIZER);
 }
 
 function conditionOf(resource: JsonObject, type: string): JsonObject | undefined {

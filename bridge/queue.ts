@@ -1,7 +1,46 @@
+export interface QueueOptions {
+  workers: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Retries per second over all keys; bursts of 10 s worth pass at once. */
+  retryRate: number;
+  /** Errors that mean "run again now" (a write conflict), not "back off"; a few times in a row. */
+  immediate?: (error: unknown) => boolean;
+}
+
+/** Conflicts retried at once before they count as failures: a key that always conflicts backs off. */
+const IMMEDIATE_RETRIES = 5;
+
+/**
+ * Delays for retries over all keys, as client-go's overall rate limiter: a token bucket. A sink
+ * that fails for everyone is then retried at a bounded rate however many environments wait.
+ */
+class TokenBucket {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Takes a token; returns how long to wait until it is due. */
+  reserve(): number {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
+  }
+}
+
 /**
  * A work queue of keys, as Kubernetes controllers use: a key is queued at most once however often
  * it changes, is never handled by two workers at once, and a failed key comes back after a capped
- * exponential backoff. Its size is bounded by the number of distinct keys.
+ * exponential backoff, within a global retry rate. Its size is bounded by the number of distinct
+ * keys. While paused (caches not synced, not the leader) keys are kept, not handled.
  */
 export class WorkQueue {
   private readonly queued: string[] = [];
@@ -11,16 +50,30 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idle: (() => void)[] = [];
+  private readonly bucket: TokenBucket;
   private stopped = false;
+  private paused = true;
 
   constructor(
     private readonly handle: (key: string) => Promise<void>,
-    private readonly options: { workers: number; retryBaseMs: number; retryMaxMs: number },
+    private readonly options: QueueOptions,
     private readonly onError: (key: string, error: unknown, retryInMs: number) => void,
-  ) {}
+  ) {
+    this.bucket = new TokenBucket(options.retryRate, options.retryRate * 10);
+  }
 
   get depth(): number {
     return this.pending.size;
+  }
+
+  /** Workers take keys only between resume() and pause(); a new queue is paused. */
+  resume(): void {
+    this.paused = false;
+    for (const wake of this.idle.splice(0)) wake();
+  }
+
+  pause(): void {
+    this.paused = true;
   }
 
   add(key: string): void {
@@ -32,7 +85,7 @@ export class WorkQueue {
     if (this.pending.has(key)) return;
     this.pending.add(key);
     this.queued.push(key);
-    this.idle.shift()?.();
+    if (!this.paused) this.idle.shift()?.();
   }
 
   private addAfter(key: string, ms: number): void {
@@ -50,7 +103,7 @@ export class WorkQueue {
 
   private async worker(): Promise<void> {
     while (!this.stopped) {
-      const key = this.queued.shift();
+      const key = this.paused ? undefined : this.queued.shift();
       if (key === undefined) {
         await new Promise<void>((resolve) => this.idle.push(resolve));
         continue;
@@ -63,12 +116,17 @@ export class WorkQueue {
       } catch (error) {
         const attempts = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, attempts);
-        const delay = Math.min(
-          this.options.retryBaseMs * 2 ** (attempts - 1),
-          this.options.retryMaxMs,
-        );
-        this.onError(key, error, delay);
-        this.addAfter(key, delay);
+        if (this.options.immediate?.(error) && attempts <= IMMEDIATE_RETRIES) {
+          this.dirty.add(key);
+        } else {
+          const backoff = Math.min(
+            this.options.retryBaseMs * 2 ** (attempts - 1),
+            this.options.retryMaxMs,
+          );
+          const delay = Math.max(backoff, this.bucket.reserve());
+          this.onError(key, error, delay);
+          this.addAfter(key, delay);
+        }
       } finally {
         this.active.delete(key);
         if (this.dirty.delete(key)) this.add(key);

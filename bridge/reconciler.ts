@@ -1,93 +1,109 @@
 import type { Logger } from 'pino';
 import type { JsonObject } from '../common/objects.js';
 import type { CDEvent } from './cdevents.js';
-import { eventFor } from './events.js';
-import { FINALIZER, observe, readRecord, sinkOf } from './observe.js';
-import { emptyRecord, nextTransition, type Recorded } from './transitions.js';
+import { announcesDeletion, planBatch } from './batch.js';
+import { hasFinalizer, observe, sinkOf } from './observe.js';
+import { adoptObserved, newEpoch, readRecord } from './record.js';
+import { routeSink, type Route } from './sinks.js';
+import type { OutboxEntry, Recorded } from './transitions.js';
 
-export type FinalizerChange = 'add' | 'remove';
+export interface Change {
+  record?: Recorded;
+  finalizer?: 'add' | 'remove';
+}
 
 /** Kubernetes as the reconciler needs it; the informer-backed implementation is in kube.ts. */
 export interface Store {
   composite(key: string): JsonObject | undefined;
   composed(xr: JsonObject): JsonObject[];
-  /** Writes the record onto the XR of `key` and returns the XR as written. */
-  record(
-    key: string,
-    xr: JsonObject,
-    record: Recorded,
-    finalizer: FinalizerChange,
-  ): Promise<JsonObject>;
+  /**
+   * Writes the record and/or the finalizer onto the XR of `key`, guarded by `xr`'s
+   * resourceVersion: throws on a conflict. Returns the XR as written, undefined once it is gone.
+   */
+  write(key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined>;
 }
 
 export interface Emit {
   (event: CDEvent, sink: string | undefined): Promise<void>;
 }
 
-function hasFinalizer(xr: JsonObject): boolean {
-  const finalizers = (xr.metadata as { finalizers?: string[] }).finalizers ?? [];
-  return finalizers.includes(FINALIZER);
+export interface ReconcilerOptions {
+  source: string;
+  /** Hosts a claim's sink may name. */
+  sinkAllow: readonly string[];
+  logger: Logger;
+  /** Called for each record found invalid and rebuilt. */
+  onInvalidRecord?: () => void;
 }
 
 /**
- * Informer → compare with what was recorded → emit → record, one transition at a time, for one XR.
- * Throws when an event cannot be delivered: the transition stays unrecorded and is retried.
+ * Informer → compare with what was recorded → record → emit, for one XR. The events of a batch
+ * of transitions are written into the record's outbox together with the state they announce, in
+ * one resourceVersion-guarded patch, and only then delivered; the next write clears the outbox. A
+ * restart finds undelivered events in the outbox and sends them again, with the same ids. Throws
+ * when an event cannot be delivered: the outbox stays, and is retried.
  */
 export class Reconciler {
-  /** The newest record written per XR uid, because the informer cache may not have it yet. */
-  private readonly written = new Map<string, Recorded>();
-
   constructor(
     private readonly store: Store,
     private readonly emit: Emit,
-    private readonly source: string,
-    private readonly logger: Logger,
+    private readonly options: ReconcilerOptions,
   ) {}
-
-  private recordOf(xr: JsonObject): Recorded {
-    const uid = String((xr.metadata as { uid?: string }).uid);
-    let stored: Recorded;
-    try {
-      stored = readRecord(xr);
-    } catch (error) {
-      // Starting over re-sends the same ids (they derive from uid and sequence): consumers
-      // deduplicate them, where retrying a record that never parses would stall the environment.
-      this.logger.warn({ uid, err: (error as Error).message }, 'unreadable record; starting over');
-      stored = emptyRecord();
-    }
-    const written = this.written.get(uid);
-    return written && written.seq > stored.seq ? written : stored;
-  }
 
   async reconcile(key: string): Promise<void> {
     let xr = this.store.composite(key);
-    while (xr) {
-      const recorded = this.recordOf(xr);
-      const observation = observe(xr, this.store.composed(xr));
-      const step = nextTransition(observation, recorded);
-      this.logger.debug(
-        { key, observation, seq: recorded.seq, next: step?.transition },
-        'reconcile',
+    if (!xr) return;
+    const route = routeSink(sinkOf(xr), this.options.sinkAllow);
+    const observation = {
+      ...observe(xr, this.store.composed(xr)),
+      ...(route.problem ? { sinkProblem: route.problem } : {}),
+    };
+    const read = readRecord(xr, observation);
+    let record: Recorded;
+    let rebuilt = false;
+    if (read.kind === 'invalid') {
+      // Adopting what is observed announces nothing twice; the new epoch keeps future ids apart
+      // from any sent before, which the unreadable record can no longer tell.
+      record = adoptObserved(observation, newEpoch(), read.salvage);
+      rebuilt = true;
+      this.options.onInvalidRecord?.();
+      this.options.logger.warn(
+        { environment: observation.id, problems: read.problems, epoch: record.epoch },
+        'invalid record: rebuilt from what is observed',
       );
-      if (!step) {
-        if (!observation.gone && !recorded.deleted && !hasFinalizer(xr)) {
-          await this.store.record(key, xr, recorded, 'add');
-        }
+    } else {
+      record = read.record;
+    }
+
+    for (;;) {
+      await this.deliver(record.outbox, route);
+      if (announcesDeletion(record.outbox)) {
+        await this.store.write(key, xr, { finalizer: 'remove' });
         return;
       }
-      const event = eventFor(observation, recorded, step.transition, this.source);
-      await this.emit(event, sinkOf(xr));
-      const next: Recorded = { ...step.record, seq: recorded.seq + 1, last: event.context.id };
-      this.written.set(observation.uid, next);
-      this.logger.info(
-        { environment: observation.id, type: event.context.type, id: event.context.id },
+      const next = planBatch(observation, record, this.options.source, new Date());
+      const addFinalizer = !observation.deleting && !hasFinalizer(xr);
+      if (next.outbox.length === 0 && record.outbox.length === 0 && !rebuilt && !addFinalizer) {
+        return;
+      }
+      const written = await this.store.write(key, xr, {
+        record: next,
+        ...(addFinalizer ? { finalizer: 'add' as const } : {}),
+      });
+      if (!written || next.outbox.length === 0) return;
+      xr = written;
+      record = next;
+      rebuilt = false;
+    }
+  }
+
+  private async deliver(outbox: OutboxEntry[], route: Route): Promise<void> {
+    for (const { event, toDefault } of outbox) {
+      await this.emit(event, toDefault ? undefined : route.url);
+      this.options.logger.info(
+        { subject: event.subject.id, type: event.context.type, id: event.context.id },
         'emitted',
       );
-      xr = await this.store.record(key, xr, next, observation.gone ? 'remove' : 'add');
-      if (observation.gone) {
-        this.written.delete(observation.uid);
-        return;
-      }
     }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * What has happened to an environment that has not been announced yet. Pure: the bridge compares
- * what it observes with what it recorded (in the XR itself) and emits one transition at a time,
- * recording each after delivery, so a restart resumes exactly where the last delivery left off.
+ * what it observes with what it recorded (in the XR itself); batch.ts turns the transitions into
+ * events, which are recorded before they are delivered.
  */
+import type { CDEvent } from './cdevents.js';
 
 export interface ToolObservation {
   name: string;
@@ -26,6 +27,8 @@ export interface Observation {
   tools: ToolObservation[];
   /** A Fatal result of the function, as the XR's Synced=False message. */
   fatal?: string;
+  /** Why the claim's spec.events.sink cannot be used, if it cannot. */
+  sinkProblem?: string;
 }
 
 export interface Incident {
@@ -35,34 +38,44 @@ export interface Incident {
   artifactId?: string;
 }
 
-/** What has been announced, kept in an annotation on the XR. */
+/** An event recorded before delivery; `toDefault`: for K_SINK, whatever the claim's sink. */
+export interface OutboxEntry {
+  event: CDEvent;
+  toDefault?: true;
+}
+
+/** What has been announced, kept in an annotation on the XR (format and checks: record.ts). */
 export interface Recorded {
-  /** Events emitted so far: part of each event's id, so a restart re-derives the same ids. */
+  /** Names this record's id space: a record rebuilt after corruption gets a new one. */
+  epoch: string;
+  /** Events recorded so far in this epoch: each event's position, part of its id. */
   seq: number;
   /** Id of the last event, linked from the next one. */
   last?: string;
   requested: boolean;
   created: boolean;
   ready: boolean;
-  deleted: boolean;
   /** name@version of every requested tool, as last announced. */
   toolset: string[];
   /** Tools announced as deployed, with the artifact announced. */
   deployed: Record<string, { version: string; artifactId: string }>;
   /** Open incidents by what failed: `cluster`, `composite` or `tool/<name>`. */
   incidents: Record<string, Incident>;
+  /** Events recorded but perhaps not yet delivered, in order: delivered before anything new. */
+  outbox: OutboxEntry[];
 }
 
-export function emptyRecord(): Recorded {
+export function emptyRecord(epoch = '0'): Recorded {
   return {
+    epoch,
     seq: 0,
     requested: false,
     created: false,
     ready: false,
-    deleted: false,
     toolset: [],
     deployed: {},
     incidents: {},
+    outbox: [],
   };
 }
 
@@ -77,8 +90,15 @@ export type Transition =
 
 export interface Step {
   transition: Transition;
-  /** The record once this transition is announced (seq and last are the caller's to advance). */
+  /** The record once this transition is announced (seq, last, outbox are the caller's). */
   record: Recorded;
+}
+
+/** Incident descriptions are error messages of any length; the record must stay small. */
+const MAX_DESCRIPTION = 1_000;
+
+function describe(text: string): string {
+  return text.length > MAX_DESCRIPTION ? `${text.slice(0, MAX_DESCRIPTION - 1)}…` : text;
 }
 
 export function toolset(observation: Observation): string[] {
@@ -90,14 +110,22 @@ export function environmentReady(observation: Observation): boolean {
   return observation.cluster.ready && observation.tools.every((tool) => tool.ready);
 }
 
-function currentIncidents(observation: Observation): Record<string, Omit<Incident, 'subject'>> {
+/** Failures observed now, by what failed: `composite`, `sink`, `cluster` or `tool/<name>`. */
+export function currentIncidents(
+  observation: Observation,
+): Record<string, Omit<Incident, 'subject'>> {
   const incidents: Record<string, Omit<Incident, 'subject'>> = {};
-  if (observation.fatal) incidents.composite = { description: observation.fatal };
-  if (observation.cluster.failure) incidents.cluster = { description: observation.cluster.failure };
+  if (observation.fatal) incidents.composite = { description: describe(observation.fatal) };
+  if (observation.sinkProblem) {
+    incidents.sink = { description: describe(`spec.events.sink: ${observation.sinkProblem}`) };
+  }
+  if (observation.cluster.failure) {
+    incidents.cluster = { description: describe(observation.cluster.failure) };
+  }
   for (const tool of observation.tools) {
     if (tool.failure) {
       incidents[`tool/${tool.name}`] = {
-        description: tool.failure,
+        description: describe(tool.failure),
         tool: tool.name,
         ...(tool.artifactId ? { artifactId: tool.artifactId } : {}),
       };
@@ -106,32 +134,32 @@ function currentIncidents(observation: Observation): Record<string, Omit<Inciden
   return incidents;
 }
 
-/** The next transition to announce, or undefined when everything observed is announced. */
+/**
+ * The next transition to announce, or undefined when everything observed is announced. Once the
+ * XR is gone its open incidents are resolved and then it is deleted: the caller stops there.
+ */
 export function nextTransition(observation: Observation, recorded: Recorded): Step | undefined {
-  const record = structuredClone(recorded);
+  const record: Recorded = structuredClone({ ...recorded, outbox: [] });
   const step = (transition: Transition): Step => ({ transition, record });
 
-  if (record.deleted) return undefined;
-  if (observation.gone) {
-    record.deleted = true;
-    return step({ kind: 'deleted' });
-  }
-  if (observation.deleting) return undefined;
-  if (!record.requested) {
+  if (observation.deleting && !observation.gone) return undefined;
+  if (!record.requested && !observation.gone) {
     record.requested = true;
     return step({ kind: 'requested' });
   }
 
-  const incidents = currentIncidents(observation);
+  const incidents = observation.gone ? {} : currentIncidents(observation);
   for (const [key, incident] of Object.entries(record.incidents)) {
     if (!incidents[key]) {
       delete record.incidents[key];
       return step({ kind: 'incident-resolved', key, incident });
     }
   }
+  if (observation.gone) return step({ kind: 'deleted' });
   for (const [key, found] of Object.entries(incidents)) {
     if (!record.incidents[key]) {
-      const incident: Incident = { subject: `${observation.id}/incidents/${record.seq}`, ...found };
+      const subject = `${observation.id}/incidents/${record.epoch}-${record.seq}`;
+      const incident: Incident = { subject, ...found };
       record.incidents[key] = incident;
       return step({ kind: 'incident-detected', key, incident });
     }

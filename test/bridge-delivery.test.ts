@@ -134,9 +134,40 @@ describe('bridge configuration', () => {
         { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' },
       ],
       composed: [{ group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' }],
-      httpAddress: { host: '0.0.0.0', port: 8080 },
+      httpAddress: { host: '127.0.0.1', port: 8080 },
+      sinkAllow: ['*.svc', '*.svc.cluster.local'],
+      lease: {
+        namespace: 'crossplane-system',
+        name: 'xenvironment-bridge',
+        durationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+      },
     });
     expect(loadConfig({}).defaultSink).toBeUndefined();
+  });
+
+  it("lets claims name K_SINK's host besides the allowed ones, and finds its namespace", () => {
+    const config = loadConfig(
+      {
+        K_SINK: 'http://Broker.Example.org:8080/ns/default',
+        BRIDGE_SINK_ALLOW: '*.events.example.org, 10.0.0.7',
+        POD_NAME: 'function-xenvironment-7d9f-abcde',
+      },
+      'team-system\n',
+    );
+    expect(config.sinkAllow).toEqual(['*.events.example.org', '10.0.0.7', 'broker.example.org']);
+    expect(config.lease).toMatchObject({
+      namespace: 'team-system',
+      identity: 'function-xenvironment-7d9f-abcde',
+    });
+    expect(loadConfig({ POD_NAMESPACE: 'a' }, 'b').lease.namespace).toBe('a');
+    expect(loadConfig({ BRIDGE_HTTP_ADDRESS: '[fd00::1]:8080' }).httpAddress).toEqual({
+      host: 'fd00::1',
+      port: 8080,
+    });
+    // Without a pod name, every process is a candidate of its own.
+    expect(loadConfig({}).lease.identity).not.toBe(loadConfig({}).lease.identity);
   });
 
   it('reads the SinkBinding variables; K_CE_OVERRIDES may be empty and holds extensions only', () => {
@@ -150,7 +181,13 @@ describe('bridge configuration', () => {
   });
 
   it.each([
-    [{ K_SINK: 'broker' }, 'K_SINK: not an absolute URL'],
+    [{ K_SINK: 'broker' }, 'K_SINK: "broker" is not an absolute URL with a valid host and port'],
+    [{ K_SINK: 'ftp://broker/' }, 'K_SINK: "ftp://broker/": scheme ftp: is not http or https'],
+    [{ BRIDGE_SINK_ALLOW: 'a.*.org' }, 'BRIDGE_SINK_ALLOW: "a.*.org" is not a host, *.domain or *'],
+    [
+      { BRIDGE_LEASE_RENEW_DEADLINE_MS: '20000' },
+      'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
+    ],
     [{ K_CE_OVERRIDES: '{' }, 'K_CE_OVERRIDES: not JSON'],
     [{ K_CE_OVERRIDES: '{"type":"x"}' }, 'K_CE_OVERRIDES: may hold only {"extensions": {...}}'],
     [
@@ -180,10 +217,11 @@ describe('work queue', () => {
           if (attempts.length < 5) throw new Error('sink down');
           resolve();
         },
-        { workers: 2, retryBaseMs: 10, retryMaxMs: 40 },
+        { workers: 2, retryBaseMs: 10, retryMaxMs: 40, retryRate: 100 },
         (_key, _error, retryInMs) => delays.push(retryInMs),
       );
     });
+    queue!.resume();
     const running = queue!.run();
     queue!.add('a');
     await done;
@@ -206,9 +244,10 @@ describe('work queue', () => {
         if (runs === 1) await firstRunBlocked;
         active--;
       },
-      { workers: 4, retryBaseMs: 10, retryMaxMs: 10 },
+      { workers: 4, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100 },
       () => {},
     );
+    queue.resume();
     const running = queue.run();
     queue.add('a');
     await new Promise((r) => setTimeout(r, 10));
@@ -219,5 +258,78 @@ describe('work queue', () => {
     queue.stop();
     await running;
     expect([maxActive, runs]).toEqual([1, 2]);
+  });
+
+  it('holds keys while paused and handles each once when resumed', async () => {
+    const handled: string[] = [];
+    const queue = new WorkQueue(
+      async (key) => void handled.push(key),
+      { workers: 2, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100 },
+      () => {},
+    );
+    const running = queue.run();
+    for (const key of ['a', 'b', 'a']) queue.add(key);
+    await new Promise((r) => setTimeout(r, 20));
+    expect([handled, queue.depth]).toEqual([[], 2]);
+    queue.resume();
+    await new Promise((r) => setTimeout(r, 20));
+    queue.pause();
+    queue.add('c');
+    await new Promise((r) => setTimeout(r, 20));
+    queue.stop();
+    await running;
+    expect(handled.sort()).toEqual(['a', 'b']);
+  });
+
+  it('runs a key again at once after a conflict, without backing off', async () => {
+    const errors: number[] = [];
+    let runs = 0;
+    const queue = new WorkQueue(
+      async () => {
+        if (++runs <= 3) throw Object.assign(new Error('conflict'), { code: 409 });
+      },
+      {
+        workers: 1,
+        retryBaseMs: 10_000,
+        retryMaxMs: 10_000,
+        retryRate: 1,
+        immediate: (error) => (error as { code?: number }).code === 409,
+      },
+      (_key, _error, retryInMs) => errors.push(retryInMs),
+    );
+    queue.resume();
+    const running = queue.run();
+    queue.add('a');
+    await new Promise((r) => setTimeout(r, 50));
+    queue.stop();
+    await running;
+    expect([runs, errors]).toEqual([4, []]);
+  });
+
+  it('limits retries over all keys: past the burst, at the retry rate', async () => {
+    const delays: number[] = [];
+    const failed = new Set<string>();
+    const queue = new WorkQueue(
+      async (key) => {
+        if (failed.has(key)) return;
+        failed.add(key);
+        throw new Error('sink down');
+      },
+      { workers: 4, retryBaseMs: 1, retryMaxMs: 1, retryRate: 2 },
+      (_key, _error, retryInMs) => delays.push(retryInMs),
+    );
+    queue.resume();
+    const running = queue.run();
+    for (let i = 0; i < 24; i++) queue.add(`key-${i}`);
+    await new Promise((r) => setTimeout(r, 50));
+    queue.stop();
+    await running;
+    // A burst of 20 (10 s at 2/s) passes with the per-key backoff; then 500 ms apart.
+    expect(delays.slice(0, 20)).toEqual(Array(20).fill(1));
+    const later = delays.slice(20);
+    [500, 1000, 1500, 2000].forEach((due, i) => {
+      expect(later[i]).toBeGreaterThan(due - 50);
+      expect(later[i]).toBeLessThanOrEqual(due);
+    });
   });
 });

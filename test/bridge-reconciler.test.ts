@@ -1,38 +1,99 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { JsonObject } from '../common/objects.js';
+import { ApiError } from '../bridge/api.js';
 import type { CDEvent } from '../bridge/cdevents.js';
-import { RECORD_ANNOTATION } from '../bridge/observe.js';
-import { Reconciler, type Store } from '../bridge/reconciler.js';
+import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
+import { recordProblems } from '../bridge/record.js';
+import { Reconciler, type Change, type Store } from '../bridge/reconciler.js';
+import type { Recorded } from '../bridge/transitions.js';
+import { checkEventLog, label, openIncidents } from './support/event-log.js';
 
-/** An in-memory stand-in for the Kubernetes store: one XR whose Releases are all Ready. */
-function memoryStore(xr: JsonObject): Store & { xr: JsonObject } {
-  const ready = { conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }] };
-  const release = (key: string, version: string) => ({
-    metadata: { annotations: { 'crossplane.io/composition-resource-name': key } },
-    spec: { forProvider: { chart: { name: key, version } } },
-    status: ready,
-  });
-  return {
-    xr,
-    composite: () => structuredClone(xr),
-    composed: () => [release('cluster', '0.30.0'), release('tool-argo-cd', '9.1.0')],
-    async record(_key, current, record) {
-      const metadata = current.metadata as {
-        annotations?: Record<string, string>;
-        finalizers?: string[];
-      };
-      xr = {
-        ...current,
-        metadata: {
-          ...metadata,
-          annotations: { ...metadata.annotations, [RECORD_ANNOTATION]: JSON.stringify(record) },
-        },
-      };
-      this.xr = xr;
-      return structuredClone(xr);
-    },
-  };
+const KEY = '0//dev';
+type Metadata = {
+  resourceVersion: string;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+};
+
+/**
+ * An in-memory API server for one XR: resourceVersions, guarded writes (409 on a stale one),
+ * deletion held by finalizers. Its Releases are Ready unless `failing` names them.
+ */
+class MemoryStore implements Store {
+  xr: JsonObject | undefined;
+  private version = 1;
+  failing = new Set<string>();
+  /** Throws instead of writing while > 0: a bridge that dies before its write lands. */
+  failWrites = 0;
+
+  constructor(xr: JsonObject) {
+    this.xr = structuredClone(xr);
+    this.meta.resourceVersion = '1';
+  }
+
+  get meta(): Metadata {
+    return this.xr!.metadata as Metadata;
+  }
+
+  get record(): Recorded | undefined {
+    const raw = this.xr && this.meta.annotations?.[RECORD_ANNOTATION];
+    return raw ? (JSON.parse(raw) as Recorded) : undefined;
+  }
+
+  /** A change by someone else (Crossplane, a user): a new resourceVersion. */
+  edit(change: (xr: JsonObject) => void): void {
+    change(this.xr!);
+    this.meta.resourceVersion = String(++this.version);
+  }
+
+  delete(): void {
+    this.edit((xr) => ((xr.metadata as Metadata).deletionTimestamp = '2026-11-25T10:00:00Z'));
+  }
+
+  composite(): JsonObject | undefined {
+    return this.xr && structuredClone(this.xr);
+  }
+
+  composed(): JsonObject[] {
+    const release = (key: string, version: string) => ({
+      metadata: { annotations: { 'crossplane.io/composition-resource-name': key } },
+      spec: { forProvider: { chart: { name: key, version } } },
+      status: {
+        conditions: this.failing.has(key)
+          ? [{ type: 'Synced', status: 'False', reason: 'ReconcileError', message: 'boom' }]
+          : [{ type: 'Ready', status: 'True', reason: 'Available' }],
+      },
+    });
+    return [release('cluster', '0.30.0'), release('tool-argo-cd', '9.1.0')];
+  }
+
+  async write(_key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
+    if (this.failWrites > 0) {
+      this.failWrites--;
+      throw new Error('killed before the write');
+    }
+    if (!this.xr) throw new ApiError(404, 'not found');
+    const given = xr.metadata as Metadata;
+    if (given.resourceVersion !== this.meta.resourceVersion) throw new ApiError(409, 'conflict');
+    this.edit((current) => {
+      const metadata = current.metadata as Metadata;
+      if (change.record) {
+        metadata.annotations = {
+          ...metadata.annotations,
+          [RECORD_ANNOTATION]: JSON.stringify(change.record),
+        };
+      }
+      const finalizers = metadata.finalizers ?? [];
+      if (change.finalizer === 'add') metadata.finalizers = [...finalizers, FINALIZER];
+      if (change.finalizer === 'remove') {
+        metadata.finalizers = finalizers.filter((f) => f !== FINALIZER);
+      }
+    });
+    if (this.meta.deletionTimestamp && this.meta.finalizers?.length === 0) this.xr = undefined;
+    return this.composite();
+  }
 }
 
 const xr = {
@@ -46,55 +107,271 @@ const xr = {
   },
 };
 
-async function announce(store: Store): Promise<CDEvent[]> {
-  const sent: CDEvent[] = [];
-  const reconciler = new Reconciler(
-    store,
-    async (event) => void sent.push(event),
-    '/test',
-    pino({ level: 'silent' }),
-  );
-  await reconciler.reconcile('0//dev');
-  return sent;
+interface Sent {
+  event: CDEvent;
+  sink: string | undefined;
 }
 
+/** A sink that records what it accepts; `accept` decides per event (false: it fails). */
+function sink(accept: (event: CDEvent) => boolean = () => true) {
+  const sent: Sent[] = [];
+  const emit = async (event: CDEvent, to: string | undefined) => {
+    if (!accept(event)) throw new Error('sink down');
+    sent.push({ event, sink: to });
+  };
+  return { sent, emit };
+}
+
+function reconciler(store: Store, emit: (e: CDEvent, s: string | undefined) => Promise<void>) {
+  let invalid = 0;
+  const r = new Reconciler(store, emit, {
+    source: '/test',
+    sinkAllow: ['*.svc.cluster.local'],
+    logger: pino({ level: 'silent' }),
+    onInvalidRecord: () => invalid++,
+  });
+  return Object.assign(r, { invalid: () => invalid });
+}
+
+function toggle(set: Set<string>, item: string): void {
+  if (!set.delete(item)) set.add(item);
+}
+
+const labels = (sent: Sent[]) => sent.map((s) => label(s.event));
+
 describe('bridge reconciler', () => {
-  it('announces each transition once and records it on the XR', async () => {
-    const store = memoryStore(structuredClone(xr));
-    const first = await announce(store);
-    expect(first.map((e) => e.context.type)).toEqual([
-      'dev.cdeventsx.xenvironment-environment.requested.0.1.0',
-      'dev.cdevents.environment.created.0.3.0',
-      'dev.cdevents.service.deployed.0.3.0',
-      'dev.cdevents.environment.modified.0.3.0',
+  it('records each batch with its events before sending them, then clears the outbox', async () => {
+    const store = new MemoryStore(xr);
+    const outboxAtDelivery: boolean[] = [];
+    const { sent, emit } = sink((event) => {
+      outboxAtDelivery.push(
+        store.record!.outbox.some((e) => e.event.context.id === event.context.id),
+      );
+      return true;
+    });
+    await reconciler(store, emit).reconcile(KEY);
+    expect(labels(sent)).toEqual([
+      'environment.requested dev',
+      'environment.created dev',
+      'service.deployed dev/argo-cd',
+      'environment.modified dev',
     ]);
-    expect(await announce(store)).toEqual([]);
+    expect(outboxAtDelivery).toEqual([true, true, true, true]);
+    expect(store.record).toMatchObject({ epoch: '0', seq: 4, outbox: [], ready: true });
+    expect(recordProblems(store.record)).toEqual([]);
+    expect(store.meta.finalizers).toEqual([FINALIZER]);
+
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent).toHaveLength(4);
   });
 
-  it('starts over from an unreadable record, re-sending the same ids', async () => {
-    const store = memoryStore(structuredClone(xr));
-    const original = (await announce(store)).map((e) => e.context.id);
-    const corrupted = structuredClone(store.xr) as {
-      metadata: { annotations: Record<string, string> };
-    };
-    corrupted.metadata.annotations[RECORD_ANNOTATION] = '{not json';
-    const again = (await announce(memoryStore(corrupted as unknown as JsonObject))).map(
-      (e) => e.context.id,
-    );
-    expect(again).toEqual(original);
+  it('after a failed delivery, sends the recorded events first, with their ids, whatever changed', async () => {
+    const store = new MemoryStore(xr);
+    let up = false;
+    const { sent, emit } = sink(() => up);
+    await expect(reconciler(store, emit).reconcile(KEY)).rejects.toThrow('sink down');
+    const recorded = store.record!.outbox.map((e) => e.event.context.id);
+    expect(recorded).toHaveLength(4);
+
+    // Meanwhile argo-cd fails: a different next transition, which must not take their places.
+    store.failing.add('tool-argo-cd');
+    up = true;
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent.slice(0, 4).map((s) => s.event.context.id)).toEqual(recorded);
+    expect(labels(sent.slice(4))).toEqual([
+      'incident.detected dev/incidents/0-4',
+      'environment.modified dev',
+    ]);
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
   });
 
-  it('does not record a transition whose delivery failed', async () => {
-    const store = memoryStore(structuredClone(xr));
-    const reconciler = new Reconciler(
-      store,
-      async () => {
-        throw new Error('sink down');
+  it('sends nothing and records nothing when its write conflicts', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const stale = store.composite()!;
+    store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
+    const r = reconciler(
+      {
+        ...store,
+        composed: () => store.composed(),
+        composite: () => stale,
+        write: (k, x, c) => store.write(k, x, c),
       },
-      '/test',
-      pino({ level: 'silent' }),
+      emit,
     );
-    await expect(reconciler.reconcile('0//dev')).rejects.toThrow('sink down');
-    expect((store.xr.metadata as { annotations?: object }).annotations).toBeUndefined();
+    await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
+    expect(sent).toEqual([]);
+    expect(store.record).toBeUndefined();
+  });
+
+  it('gives every transition one id however often it is killed between steps', async () => {
+    // A deterministic "random" schedule of kills: before a write lands, or after a delivery.
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const store = new MemoryStore(xr);
+    const received: CDEvent[] = [];
+    let kills = 0;
+    const emit = async (event: CDEvent) => {
+      if (random() < 0.1) throw new Error('sink down');
+      received.push(event); // the sink accepts it ...
+      if (random() < 0.3) {
+        kills++;
+        throw new Error('killed after delivery'); // ... and the bridge dies before recording so
+      }
+    };
+    for (let round = 0; round < 60; round++) {
+      if (round % 3 === 0) toggle(store.failing, 'tool-argo-cd');
+      if (round % 7 === 0) toggle(store.failing, 'cluster');
+      if (random() < 0.2) store.failWrites = 1;
+      await reconciler(store, emit)
+        .reconcile(KEY)
+        .catch(() => undefined);
+    }
+    store.failing.clear();
+    for (
+      let i = 0;
+      i < 20 && (store.record?.outbox.length || received.length === 0 || i === 0);
+      i++
+    ) {
+      await reconciler(store, emit)
+        .reconcile(KEY)
+        .catch(() => undefined);
+    }
+    const log = checkEventLog(received);
+    expect(kills).toBeGreaterThan(10);
+    expect(log.redeliveries).toBeGreaterThan(0);
+    expect(log.problems).toEqual([]);
+    expect(openIncidents(log.distinct)).toEqual([]);
+    expect(label(log.distinct.at(-1)!)).toBe('environment.modified dev');
+    expect(store.record).toMatchObject({ ready: true, incidents: {}, outbox: [] });
+  });
+
+  it.each([
+    ['{"deleted":true}'],
+    ['{"incidents":"abc"}'],
+    ['{"seq":"x"}'],
+    ['{"seq":-3}'],
+    ['{not json'],
+    ['[]'],
+  ])('rebuilds a record like %s from what it observes, announcing nothing again', async (bad) => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    const before = sent.map((s) => s.event.context.id);
+    store.edit((x) => ((x.metadata as Metadata).annotations![RECORD_ANNOTATION] = bad));
+
+    const r = reconciler(store, emit);
+    await r.reconcile(KEY);
+    expect(sent).toHaveLength(before.length);
+    expect(r.invalid()).toBe(1);
+    expect(recordProblems(store.record)).toEqual([]);
+    expect(store.record!.epoch).not.toBe('0');
+
+    // The environment is not silenced, and its next ids are new ones.
+    store.failing.add('tool-argo-cd');
+    await r.reconcile(KEY);
+    const after = sent.slice(before.length).map((s) => s.event.context.id);
+    expect(labels(sent.slice(before.length))).toEqual([
+      expect.stringMatching(/^incident\.detected dev\/incidents\/[0-9a-f]{8}-0$/),
+      'environment.modified dev',
+    ]);
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+  });
+
+  it('keeps the open incidents of a damaged record, so their resolution names them', async () => {
+    const store = new MemoryStore(xr);
+    store.failing.add('tool-argo-cd');
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    const detected = sent.find((s) => s.event.context.type.includes('incident.detected'))!;
+    store.edit((x) => {
+      const annotations = (x.metadata as Metadata).annotations!;
+      annotations[RECORD_ANNOTATION] = JSON.stringify({
+        ...JSON.parse(annotations[RECORD_ANNOTATION]!),
+        seq: 'x',
+      });
+    });
+    const before = sent.length;
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent).toHaveLength(before);
+    store.failing.clear();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(labels(sent.slice(before))).toEqual([
+      `incident.resolved ${detected.event.subject.id}`,
+      'service.deployed dev/argo-cd',
+      'environment.modified dev',
+    ]);
+  });
+
+  it.each([
+    ['a valid record', undefined],
+    ['a record claiming deletion', '{"deleted":true}'],
+    ['no record', ''],
+  ])('announces the deletion of a gone XR with %s and lets it go', async (_, bad) => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    if (bad !== undefined) {
+      store.edit((x) => {
+        const annotations = (x.metadata as Metadata).annotations!;
+        if (bad) annotations[RECORD_ANNOTATION] = bad;
+        else delete annotations[RECORD_ANNOTATION];
+      });
+    }
+    store.delete();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(labels(sent).filter((l) => l.startsWith('environment.deleted'))).toEqual([
+      'environment.deleted dev',
+    ]);
+    expect(store.xr).toBeUndefined();
+  });
+
+  it('re-sends a delivered deletion with its id when the bridge died before letting go', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    store.delete();
+    store.failWrites = 0;
+    const dying = reconciler(
+      {
+        composite: () => store.composite(),
+        composed: () => store.composed(),
+        write: (k, x, c) =>
+          c.finalizer === 'remove' ? Promise.reject(new Error('killed')) : store.write(k, x, c),
+      },
+      emit,
+    );
+    await expect(dying.reconcile(KEY)).rejects.toThrow('killed');
+    await reconciler(store, emit).reconcile(KEY);
+    const deletions = sent.filter((s) => s.event.context.type.includes('environment.deleted'));
+    expect(deletions).toHaveLength(2);
+    expect(deletions[1]!.event.context.id).toBe(deletions[0]!.event.context.id);
+    expect(store.xr).toBeUndefined();
+  });
+
+  it.each([
+    ['http://', /is not an absolute URL/],
+    ['http://x:99999/', /is not an absolute URL/],
+    ['http://evil.example.org/', /host evil\.example\.org is not allowed/],
+  ])('announces an unusable sink %s as an incident to the default sink', async (bad, problem) => {
+    const store = new MemoryStore({ ...xr, spec: { ...xr.spec, events: { sink: bad } } });
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent.every((s) => s.sink === undefined)).toBe(true);
+    const incident = sent.find((s) => s.event.context.type.includes('incident.detected'))!;
+    expect((incident.event.subject.content as { description: string }).description).toMatch(
+      problem,
+    );
+    expect(store.meta.finalizers).toEqual([FINALIZER]);
+
+    const good = 'http://broker.team-a.svc.cluster.local/';
+    store.edit((x) => ((x.spec as JsonObject).events = { sink: good }));
+    store.failing.add('tool-argo-cd');
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent.slice(-3).map((s) => [label(s.event), s.sink])).toEqual([
+      [`incident.resolved ${incident.event.subject.id}`, undefined],
+      ['incident.detected dev/incidents/0-6', good],
+      ['environment.modified dev', good],
+    ]);
   });
 });

@@ -26,6 +26,7 @@ import { startFunction, type RunningFunction } from './support/function-server.j
 import { readYamlDocuments } from './support/manifests.js';
 import { shippedCatalog } from './support/requests.js';
 import { TestSink } from './support/sink.js';
+import { bridgeRbac } from './support/bridge-process.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,8 @@ function startBridge(): ChildProcess {
       K_SINK: sink.url,
       K_CE_OVERRIDES: JSON.stringify({ extensions: { cluster: 'e2e' } }),
       BRIDGE_HTTP_ADDRESS: `127.0.0.1:${metricsPort}`,
+      POD_NAMESPACE: 'crossplane-system',
+      POD_NAME: 'function-xenvironment-e2e',
       BRIDGE_RETRY_BASE_MS: '100',
       BRIDGE_RETRY_MAX_MS: '1000',
       BRIDGE_SINK_TIMEOUT_MS: '2000',
@@ -168,22 +171,8 @@ beforeAll(async () => {
   const [xrd] = (await readYamlDocuments('apis/xenvironment/definition.yaml')) as [Obj];
   for (const crd of [compositeCrd(xrd), ...(await composedResourceCrds())]) await cp.applyCrd(crd);
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'crossplane-system' } });
-  // The shipped ClusterRole, bound to the user the bridge authenticates as.
-  const [role] = await readYamlDocuments('examples/bridge/rbac.yaml');
-  await apply(role!);
-  await apply({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'xenvironment-bridge-e2e' },
-    roleRef: {
-      apiGroup: 'rbac.authorization.k8s.io',
-      kind: 'ClusterRole',
-      name: 'xenvironment-bridge',
-    },
-    subjects: [
-      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'xenvironment-bridge' },
-    ],
-  });
+  // The shipped RBAC, bound to the user the bridge authenticates as.
+  for (const document of await bridgeRbac('xenvironment-bridge')) await apply(document);
   bridgeKubeconfig = await cp.userKubeconfig('xenvironment-bridge');
 
   const pki = createTestPki();

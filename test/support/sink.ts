@@ -21,6 +21,8 @@ export class TestSink {
   port = 0;
   /** Answer this status instead of 202, to play a failing sink. */
   failWith: number | undefined;
+  /** Accept events but never answer, to play a sink that hangs after taking them. */
+  hang = false;
 
   constructor(private readonly logFile?: string) {}
 
@@ -47,6 +49,7 @@ export class TestSink {
           ? 'structured'
           : 'binary';
         this.received.push({ event, mode, at: performance.now() });
+        if (this.hang) return;
         const line = `${JSON.stringify(event.toJSON())}\n`;
         void (this.logFile ? appendFile(this.logFile, line) : Promise.resolve()).then(() =>
           res.writeHead(202).end(),
