@@ -5,7 +5,6 @@
  * Crossplane: the test writes the XRs and their Releases and flips their conditions itself, as
  * the function and provider-helm would, and keeps a model of what it did to judge what was said.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import {
   CustomObjectsApi,
@@ -24,7 +23,8 @@ import { freePort, startControlPlane, type ControlPlane } from './controlplane/c
 import { BridgeProcess, bridgeRbac } from './support/bridge-process.js';
 import { compositeCrd } from './support/crossplane-standin.js';
 import { checkEventLog, openIncidents } from './support/event-log.js';
-import { readYamlDocuments } from './support/render.js';
+import { readYamlDocuments } from './support/manifests.js';
+import { CRD_DIRS, readCrds } from './support/crds.js';
 import { TestSink } from './support/sink.js';
 
 type Obj = Record<string, unknown>;
@@ -375,10 +375,10 @@ beforeAll(async () => {
   custom = kc.makeApiClient(CustomObjectsApi);
   objects = KubernetesObjectApi.makeApiClient(kc);
   const [xrd] = (await readYamlDocuments('apis/xenvironment/definition.yaml')) as [Obj];
-  const releaseCrd = existsSync('.tools/crds/provider-helm/helm.crossplane.io_releases.yaml')
-    ? '.tools/crds/provider-helm/helm.crossplane.io_releases.yaml'
-    : '/root/go/pkg/mod/github.com/crossplane-contrib/provider-helm@v1.4.0/package/crds/helm.crossplane.io_releases.yaml';
-  const [release] = (await readYamlDocuments(releaseCrd)) as [Obj];
+  const [release] = (await readCrds(
+    CRD_DIRS.providerHelm,
+    (file) => file === 'helm.crossplane.io_releases.yaml',
+  )) as [Obj];
   for (const crd of [compositeCrd(xrd), release]) await cp.applyCrd(crd);
   await objects.create({
     apiVersion: 'v1',

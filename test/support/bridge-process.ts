@@ -3,7 +3,7 @@
  * RBAC bound to the user it authenticates as on the test control plane.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readYamlDocuments } from './render.js';
+import { readYamlDocuments } from './manifests.js';
 
 type Obj = Record<string, unknown>;
 
