@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Renders each example stage with the Crossplane CLI against the function started by `npm start`.
-# Usage: examples/render.sh [stage ...]   (stages: new cluster-creating cluster-ready some-tools-ready all-ready)
+# Usage: examples/render.sh [stage ...]   (stages: new host-namespace-ready cluster-creating cluster-starting cluster-ready some-tools-ready all-ready)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli=$(command -v crossplane || command -v crank || true)
 [ -n "$cli" ] || { echo "render.sh: needs the Crossplane CLI (crossplane or crank) on PATH" >&2; exit 1; }
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(new cluster-creating cluster-ready some-tools-ready all-ready)
+[ ${#stages[@]} -gt 0 ] || stages=(new host-namespace-ready cluster-creating cluster-starting cluster-ready some-tools-ready all-ready)
 for stage in "${stages[@]}"; do
   echo "# stage: $stage"
   observed=()

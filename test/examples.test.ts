@@ -8,7 +8,9 @@ import { render } from './support/render.js';
 // Each stage of examples/observed, and the composed resources it must lead to.
 const stages: { stage: string; composed: string[]; phase: string }[] = [
   { stage: 'new', composed: [], phase: 'Pending' },
+  { stage: 'host-namespace-ready', composed: [], phase: 'ProvisioningCluster' },
   { stage: 'cluster-creating', composed: [], phase: 'ProvisioningCluster' },
+  { stage: 'cluster-starting', composed: [], phase: 'ProvisioningCluster' },
   {
     stage: 'cluster-ready',
     composed: ['tool-cert-manager', 'tool-tekton-pipelines', 'tool-knative-operator'],

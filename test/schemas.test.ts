@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { limits } from '../function/limits.js';
 import { runFunction } from '../function/run-function.js';
 import { compile, errorsOf, loadCrds, versionSchema } from './support/openapi.js';
 import { readYamlDocuments, requestFor } from './support/render.js';
@@ -30,6 +32,22 @@ beforeAll(async () => {
   catalog = await shippedCatalog();
 });
 
+/** The parts of an OpenAPI schema these tests read. */
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  maxItems?: number;
+  maxLength?: number;
+  maxProperties?: number;
+  [extension: `x-${string}`]: unknown;
+}
+
+/** Every stage in examples/observed. */
+async function observedStages(): Promise<string[]> {
+  const files = await readdir('examples/observed');
+  return files.filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+}
+
 function userSpec(resource: Obj): Obj {
   const spec = { ...(resource.spec as Obj) };
   for (const field of CROSSPLANE_SPEC_FIELDS) delete spec[field];
@@ -58,11 +76,34 @@ describe('the XRD schema', () => {
       '/spec/cluster/kubernetesVersion',
     ],
     ['a ttl in words', { ttl: '8 hours' }, '/spec/ttl'],
+    ['a ttl longer than the function takes', { ttl: '1s'.repeat(17) }, '/spec/ttl'],
+    [
+      'a chart version longer than the function takes',
+      { tools: [{ name: 'a', version: '1'.repeat(65) }] },
+      '/spec/tools/0/version',
+    ],
+    [
+      'more tools than the function takes',
+      { tools: Array.from({ length: 201 }, (_, i) => ({ name: `t${i}` })) },
+      '/spec/tools',
+    ],
     ['a sink that is not http', { events: { sink: 'ftp://example.org' } }, '/spec/events/sink'],
     ['tools that are not a list', { tools: { name: 'argo-cd' } }, '/spec/tools'],
     ['a misspelt field', { tool: [] }, '/spec'],
   ])('rejects %s', (_name, spec, path) => {
     expect(errorsOf(xrdSchema, { spec }).join('\n')).toContain(path);
+  });
+
+  it('declares the limits the function enforces', () => {
+    const spec = (versionSchema(xrd, 'v1alpha1') as SchemaNode).properties!.spec!.properties!;
+    const tools = spec.tools!;
+    expect(tools.maxItems).toBe(limits.claimTools);
+    expect(tools.items!.properties!.version!.maxLength).toBe(limits.chartVersionLength);
+    expect(spec.events!.properties!.sink!.maxLength).toBe(limits.sinkLength);
+    expect(spec.ttl!.maxLength).toBe(limits.ttlLength);
+    // The ttl's CEL rule caps the total at the same number of days, in seconds.
+    const [rule] = spec.ttl!['x-kubernetes-validations'] as { rule: string }[];
+    expect(rule!.rule).toContain(`<= ${limits.ttlDays * 86_400}`);
   });
 
   it('is the same schema in the Crossplane v2 variant', async () => {
@@ -87,7 +128,7 @@ describe('rendered resources', () => {
 
   it('have a status that fits the XRD, at every example stage', async () => {
     const [xr] = await readYamlDocuments('examples/xr.yaml');
-    for (const stage of ['cluster-creating', 'cluster-ready', 'some-tools-ready', 'all-ready']) {
+    for (const stage of await observedStages()) {
       const observed = await readYamlDocuments(`examples/observed/${stage}.yaml`);
       const rsp = await runFunction(requestFor(xr!, catalog, observed));
       const status = rsp.desired!.composite!.resource!.status;
@@ -95,7 +136,7 @@ describe('rendered resources', () => {
     }
   });
 
-  it('include provider-kubernetes ProviderConfigs valid against its CRDs, cluster-scoped and namespaced', async () => {
+  it('include provider-kubernetes ProviderConfigs and Objects valid against its CRDs, cluster-scoped and namespaced', async () => {
     const legacy = xEnvironment({ tools: [] });
     const namespaced = {
       ...xEnvironment({ tools: [] }, { name: 'dev', namespace: 'team-a' }),
@@ -103,12 +144,14 @@ describe('rendered resources', () => {
     };
     for (const xr of [legacy, namespaced]) {
       const rsp = await runFunction(requestFor(xr, catalog));
-      const config = rsp.desired!.resources['kubernetes-providerconfig']!.resource as Obj;
-      const validate = providerKubernetes.get(
-        `${String(config.apiVersion)}/${String(config.kind)}`,
-      );
-      expect(validate, String(config.apiVersion)).toBeDefined();
-      expect(errorsOf(validate!, config)).toEqual([]);
+      for (const key of ['kubernetes-providerconfig', 'host-namespace']) {
+        const resource = rsp.desired!.resources[key]!.resource as Obj;
+        const validate = providerKubernetes.get(
+          `${String(resource.apiVersion)}/${String(resource.kind)}`,
+        );
+        expect(validate, `${key}: ${String(resource.apiVersion)}`).toBeDefined();
+        expect(errorsOf(validate!, resource), key).toEqual([]);
+      }
     }
   });
 
@@ -121,5 +164,26 @@ describe('rendered resources', () => {
     expect(
       errorsOf(validate, { ...catalog, tools: [{ name: 'x', chart: { name: 'x' } }] }).join('\n'),
     ).toContain('/tools/0/chart');
+    expect(
+      errorsOf(validate, { ...catalog, tools: [{ allowedValues: 'a.b' }] }).join('\n'),
+    ).toContain('/tools/0/allowedValues');
+  });
+
+  it('are driven by an input CRD that declares the limits the function enforces', async () => {
+    const [crd] = (await readYamlDocuments(
+      'package/input/xenvironment.fn.crossplane.io_catalogs.yaml',
+    )) as [Obj];
+    const root = versionSchema(crd, 'v1beta1') as SchemaNode;
+    const tools = root.properties!.tools!;
+    const tool = tools.items!.properties!;
+    const vcluster = root.properties!.cluster!.properties!.vcluster!.properties!;
+    expect(tools.maxItems).toBe(limits.catalogTools);
+    expect(tool.name!.maxLength).toBe(limits.toolNameLength);
+    expect(tool.dependsOn!.maxItems).toBe(limits.dependsOn);
+    for (const allowedValues of [tool.allowedValues!, vcluster.allowedValues!]) {
+      expect(allowedValues.maxItems).toBe(limits.allowedValues);
+      expect(allowedValues.items!.maxLength).toBe(limits.allowedValueLength);
+    }
+    expect(vcluster.kubernetesVersions!.maxProperties).toBe(limits.kubernetesVersions);
   });
 });
