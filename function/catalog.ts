@@ -1,4 +1,12 @@
-import { DNS_LABEL, FieldError, fieldPath, quote, read, type JsonObject } from './field-error.js';
+import {
+  DNS_LABEL,
+  FieldError,
+  describe,
+  fieldPath,
+  quote,
+  read,
+  type JsonObject,
+} from './field-error.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
 import { backends } from './backends/index.js';
 import { findCycle } from './graph.js';
@@ -45,11 +53,14 @@ export function parseCatalog(input: unknown): Catalog {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
   const root = read.object(input, 'input');
-  if (root.apiVersion !== CATALOG_API_VERSION || root.kind !== CATALOG_KIND) {
+  if (root.apiVersion !== CATALOG_API_VERSION) {
     throw new FieldError(
-      'input',
-      `must be apiVersion ${CATALOG_API_VERSION}, kind ${CATALOG_KIND}; got ${quote(String(root.apiVersion))}, ${quote(String(root.kind))}`,
+      'input.apiVersion',
+      `must be ${CATALOG_API_VERSION}, got ${describe(root.apiVersion)}`,
     );
+  }
+  if (root.kind !== CATALOG_KIND) {
+    throw new FieldError('input.kind', `must be ${CATALOG_KIND}, got ${describe(root.kind)}`);
   }
   const cluster = read.object(root.cluster, 'input.cluster');
   const clusterBackends = new Map<string, ClusterOffer>();
@@ -68,6 +79,12 @@ export function parseCatalog(input: unknown): Catalog {
       settings: backend.parseSettings(settings, field),
       allowedValues: parseAllowList(settings.allowedValues, `${field}.allowedValues`),
     });
+  }
+  if (clusterBackends.size === 0) {
+    throw new FieldError(
+      'input.cluster',
+      `offers no cluster backend (known: ${[...backends.keys()].join(', ')})`,
+    );
   }
   const connectionSecretNamespace =
     cluster.connectionSecretNamespace === undefined
