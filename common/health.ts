@@ -19,10 +19,21 @@ interface Condition {
   observedGeneration?: number;
 }
 
+/** The condition of `type`, its fields kept only where they have the type Kubernetes gives them. */
 function condition(resource: JsonObject, type: string): Condition | undefined {
   const status = isObject(resource.status) ? resource.status : {};
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
-  return conditions.find((c): c is Condition => isObject(c) && c.type === type);
+  const found = conditions.find((c): c is JsonObject => isObject(c) && c.type === type);
+  if (!found) return undefined;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    type,
+    status: text(found.status),
+    reason: text(found.reason),
+    message: text(found.message),
+    observedGeneration:
+      typeof found.observedGeneration === 'number' ? found.observedGeneration : undefined,
+  };
 }
 
 /**

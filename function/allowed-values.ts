@@ -47,27 +47,28 @@ export function parseAllowList(value: unknown, field: string): AllowList {
  * Helm reads as "delete") would replace the catalogue's subtree, so it is refused too.
  */
 export function checkAllowed(values: JsonObject, allowList: AllowList, field: string): void {
-  const allowed =
-    allowList.paths.length === 0
-      ? 'the catalogue allows none'
-      : `the catalogue allows: ${allowList.paths.join(', ')}`;
-  const refuse = (at: string) => new FieldError(at, `may not be set by a claim (${allowed})`);
-  // Recursion is bounded by the longest allowed path: only allowed prefixes are walked into.
-  const walk = (object: JsonObject, nodes: AllowNode[], at: string): void => {
-    for (const key of Object.keys(object)) {
-      const matches: AllowNode[] = [];
-      for (const node of nodes) {
-        const exact = node.children.get(key);
-        const any = node.children.get(WILDCARD);
-        if (exact) matches.push(exact);
-        if (any && any !== exact) matches.push(any);
-      }
-      if (matches.some((node) => node.whole)) continue;
-      const value = object[key];
-      const path = fieldPath(at, key);
-      if (matches.length === 0 || !isObject(value)) throw refuse(path);
-      walk(value, matches, path);
+  walk(values, [allowList.root], field, allowList);
+}
+
+// Recursion is bounded by the longest allowed path: only allowed prefixes are walked into.
+function walk(object: JsonObject, nodes: AllowNode[], at: string, allowList: AllowList): void {
+  for (const key of Object.keys(object)) {
+    const matches: AllowNode[] = [];
+    for (const node of nodes) {
+      const exact = node.children.get(key);
+      const any = node.children.get(WILDCARD);
+      if (exact) matches.push(exact);
+      if (any && any !== exact) matches.push(any);
     }
-  };
-  walk(values, [allowList.root], field);
+    if (matches.some((node) => node.whole)) continue;
+    const value = object[key];
+    if (matches.length === 0 || !isObject(value)) {
+      const allowed =
+        allowList.paths.length === 0
+          ? 'the catalogue allows none'
+          : `the catalogue allows: ${allowList.paths.join(', ')}`;
+      throw new FieldError(fieldPath(at, key), `may not be set by a claim (${allowed})`);
+    }
+    walk(value, matches, fieldPath(at, key), allowList);
+  }
 }

@@ -70,11 +70,19 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
     ready: observed.has(KUBERNETES_PROVIDER_CONFIG_KEY),
   });
 
-  const releaseRef = (tool: string): Ref => ({
-    apiVersion: placement.helmApiVersion,
-    kind: 'Release',
-    name: placement.name('tool', tool),
-  });
+  const releaseRefs = new Map<string, Ref>();
+  const releaseRef = (tool: string): Ref => {
+    let ref = releaseRefs.get(tool);
+    if (!ref) {
+      ref = {
+        apiVersion: placement.helmApiVersion,
+        kind: 'Release',
+        name: placement.name('tool', tool),
+      };
+      releaseRefs.set(tool, ref);
+    }
+    return ref;
+  };
   const composedTools = new Map<string, RequestedTool>();
   const tools = environment.tools.map((tool): ToolState => {
     const key = toolKey(tool.name);

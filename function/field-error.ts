@@ -80,7 +80,7 @@ export const read = {
 };
 
 /** What a value is, in a few words: never the whole of it, which may be huge or deep. */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const HASH_CHARACTERS = 10; // 50 bits: collisions stay negligible across millions of names
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -10,14 +10,14 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * ['a-b', 'c'] differ although their heads are the same.
  */
 export function derivedName(parts: readonly string[], max = 63): string {
-  const hash = base32(createHash('sha256').update(JSON.stringify(parts)).digest());
+  const suffix = base32(hash('sha256', JSON.stringify(parts), 'buffer'));
   const head = parts
     .filter((part) => part !== '')
     .join('-')
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, Math.max(0, max - HASH_CHARACTERS - 1))
     .replace(/^-+|-+$/g, '');
-  return head === '' ? hash : `${head}-${hash}`;
+  return head === '' ? suffix : `${head}-${suffix}`;
 }
 
 function base32(bytes: Uint8Array): string {

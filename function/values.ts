@@ -16,10 +16,11 @@ export function readValues(value: unknown, field: string): JsonObject {
   }
   const pending: Node[] = [{ value: values, depth: 0 }];
   for (let node = pending.pop(); node; node = pending.pop()) {
-    const entries: Iterable<[string | number, unknown]> = Array.isArray(node.value)
-      ? node.value.entries()
-      : Object.entries(node.value);
-    for (const [key, child] of entries) {
+    const keys: (string | number)[] = Array.isArray(node.value)
+      ? [...node.value.keys()]
+      : Object.keys(node.value);
+    for (const key of keys) {
+      const child = (node.value as Record<string | number, unknown>)[key];
       if (node.depth === limits.valuesDepth) {
         throw new FieldError(
           fieldPath(pathOf(node), key),
