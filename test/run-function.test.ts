@@ -898,7 +898,7 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string |
     name: 'an input of the wrong kind',
     req: () => request(xEnvironment({}), { apiVersion: 'example.org/v1', kind: 'Input' }),
     message:
-      'input: must be apiVersion xenvironment.fn.crossplane.io/v1beta1, kind Catalog; got "example.org/v1", "Input"',
+      'input.apiVersion: must be xenvironment.fn.crossplane.io/v1beta1, got the string "example.org/v1"',
   },
   badCatalog(
     'a catalogue dependency that does not exist',
@@ -964,6 +964,11 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string |
     'catalogue values nested deeper than 64 levels',
     ({ tools }) => (tools[0]!.values = nested(66, 'x')),
     `input.tools[0].values${'.x'.repeat(65)}: nested deeper than 64 levels`,
+  ),
+  badCatalog(
+    'a catalogue that offers no cluster backend',
+    ({ root }) => (root.cluster = { connectionSecretNamespace: 'crossplane-system' }),
+    'input.cluster: offers no cluster backend (known: vcluster)',
   ),
   badCatalog(
     'a catalogue chart without a version',
