@@ -95,6 +95,8 @@ export function standInCrds(): Obj[] {
     crd('helm.crossplane.io', 'Release', 'releases', 'Cluster', [version('v1beta1')]),
     crd('helm.crossplane.io', 'ProviderConfig', 'providerconfigs', 'Cluster', [version('v1beta1')]),
     crd('apiextensions.crossplane.io', 'Usage', 'usages', 'Cluster', [version('v1beta1')]),
+    // provider-kubernetes' own CRD converts versions through its webhook, which is not here.
+    crd('kubernetes.crossplane.io', 'Object', 'objects', 'Cluster', [version('v1alpha2')]),
   ];
 }
 
@@ -104,6 +106,7 @@ const COMPOSED_KINDS = [
   ['helm.crossplane.io/v1beta1', 'ProviderConfig'],
   ['kubernetes.crossplane.io/v1alpha1', 'ProviderConfig'],
   ['apiextensions.crossplane.io/v1beta1', 'Usage'],
+  ['kubernetes.crossplane.io/v1alpha2', 'Object'],
 ] as const;
 
 export class CrossplaneStandIn {
