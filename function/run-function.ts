@@ -88,16 +88,17 @@ function compositionResponse(req: RunFunctionRequest): RunFunctionResponse {
   return rsp;
 }
 
-/** Keyed in a Map: a key such as `__proto__` must stay a key. */
+/**
+ * Keyed in a Map: a key such as `__proto__` must stay a key. A resource observed without a body
+ * still exists, so it is kept as one that says nothing of its health.
+ */
 function observedResources(req: RunFunctionRequest): Observed {
   const observed = new Map<string, ObservedResource>();
   for (const [key, value] of Object.entries(req.observed?.resources ?? {})) {
-    if (isObject(value.resource)) {
-      observed.set(key, {
-        resource: value.resource,
-        connectionDetails: value.connectionDetails ?? {},
-      });
-    }
+    observed.set(key, {
+      resource: isObject(value?.resource) ? value.resource : {},
+      connectionDetails: value?.connectionDetails ?? {},
+    });
   }
   return observed;
 }

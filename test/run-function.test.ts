@@ -366,6 +366,21 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a resource observed without a body still counts as composed',
+    req: () => {
+      const req = request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
+        cluster: installing(),
+        'tool-cert-manager': installing(),
+      });
+      req.observed!.resources['tool-cert-manager']!.resource = undefined;
+      return req;
+    },
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(withCluster('tool-cert-manager', 'usage-cert-manager'));
+    },
+  },
+  {
     name: 'all ready: the XR is ready and carries the kubeconfig bytes unchanged',
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {

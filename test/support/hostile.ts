@@ -16,7 +16,8 @@ import type { Random } from './random.js';
 
 type Obj = Record<string, unknown>;
 interface Observed {
-  resource: Obj;
+  /** Crossplane always sends one; a request need not. */
+  resource: Obj | undefined;
   connectionDetails: Record<string, Buffer>;
   ready: Ready;
 }
@@ -384,8 +385,17 @@ const mutations: Mutation[] = [
     if (random.chance(0.5)) parts.input = whole;
     else parts.xr = whole;
   },
-  // Observed resources under keys that are not the function's.
+  // Observed resources without a body, and under keys that are not the function's.
   (random, parts) => {
+    for (const key of Object.keys(parts.observed)) {
+      if (random.chance(0.3)) {
+        parts.observed[key] = {
+          resource: undefined,
+          connectionDetails: {},
+          ready: Ready.READY_UNSPECIFIED,
+        };
+      }
+    }
     for (const key of [
       'foo',
       '__proto__',
