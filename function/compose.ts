@@ -41,10 +41,10 @@ export const KUBERNETES_PROVIDER_CONFIG_KEY = 'kubernetes-providerconfig';
 const TOOL_PREFIX = 'tool-';
 export const toolKey = (name: string) => `${TOOL_PREFIX}${name}`;
 /** A tool's Usage on the cluster, or on a dependency; tool names have no dots to confuse the two. */
-export const usageKey = (tool: string, dependency?: string) =>
+const usageKey = (tool: string, dependency?: string) =>
   dependency === undefined ? `usage-${tool}` : `usage-${tool}.on.${dependency}`;
 /** The Usage that orders the cluster before its prerequisite. */
-export const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
+const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 /**
  * Decides the composed resources of one environment from what is observed. The cluster is composed
