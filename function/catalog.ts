@@ -1,5 +1,17 @@
-import { DNS_LABEL, FieldError, read, type JsonObject } from './field-error.js';
+import {
+  DNS_LABEL,
+  FieldError,
+  describe,
+  fieldPath,
+  quote,
+  read,
+  type JsonObject,
+} from './field-error.js';
+import { parseAllowList, type AllowList } from './allowed-values.js';
 import { backends } from './backends/index.js';
+import { findCycle } from './graph.js';
+import { limits } from './limits.js';
+import { readValues } from './values.js';
 
 export const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
 export const CATALOG_KIND = 'Catalog';
@@ -16,11 +28,20 @@ export interface CatalogTool {
   namespace: string;
   values: JsonObject;
   dependsOn: string[];
+  /** The values a claim may set. */
+  allowedValues: AllowList;
+}
+
+/** A cluster backend as the catalogue offers it. */
+export interface ClusterOffer {
+  /** As parsed by the backend that uses them. */
+  settings: unknown;
+  /** The values a claim may set in `spec.cluster.values`. */
+  allowedValues: AllowList;
 }
 
 export interface Catalog {
-  /** Per-backend settings, as parsed by the backend that uses them. */
-  clusterBackends: Record<string, unknown>;
+  clusterBackends: Map<string, ClusterOffer>;
   /** Where connection secrets of cluster-scoped (legacy) XRs are written. */
   connectionSecretNamespace: string;
   tools: Map<string, CatalogTool>;
@@ -32,24 +53,38 @@ export function parseCatalog(input: unknown): Catalog {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
   const root = read.object(input, 'input');
-  if (root.apiVersion !== CATALOG_API_VERSION || root.kind !== CATALOG_KIND) {
+  if (root.apiVersion !== CATALOG_API_VERSION) {
     throw new FieldError(
-      'input',
-      `must be apiVersion ${CATALOG_API_VERSION}, kind ${CATALOG_KIND}; got ${String(root.apiVersion)}, ${String(root.kind)}`,
+      'input.apiVersion',
+      `must be ${CATALOG_API_VERSION}, got ${describe(root.apiVersion)}`,
     );
   }
+  if (root.kind !== CATALOG_KIND) {
+    throw new FieldError('input.kind', `must be ${CATALOG_KIND}, got ${describe(root.kind)}`);
+  }
   const cluster = read.object(root.cluster, 'input.cluster');
-  const clusterBackends: Record<string, unknown> = {};
-  for (const [name, settings] of Object.entries(cluster)) {
+  const clusterBackends = new Map<string, ClusterOffer>();
+  for (const name of Object.keys(cluster)) {
     if (name === 'connectionSecretNamespace') continue;
-    const backend = backends[name];
+    const field = fieldPath('input.cluster', name);
+    const backend = backends.get(name);
     if (!backend) {
       throw new FieldError(
-        `input.cluster.${name}`,
-        `is not a known cluster backend (known: ${Object.keys(backends).join(', ')})`,
+        field,
+        `is not a known cluster backend (known: ${[...backends.keys()].join(', ')})`,
       );
     }
-    clusterBackends[name] = backend.parseSettings(settings, `input.cluster.${name}`);
+    const settings = read.object(cluster[name], field);
+    clusterBackends.set(name, {
+      settings: backend.parseSettings(settings, field),
+      allowedValues: parseAllowList(settings.allowedValues, `${field}.allowedValues`),
+    });
+  }
+  if (clusterBackends.size === 0) {
+    throw new FieldError(
+      'input.cluster',
+      `offers no cluster backend (known: ${[...backends.keys()].join(', ')})`,
+    );
   }
   const connectionSecretNamespace =
     cluster.connectionSecretNamespace === undefined
@@ -62,15 +97,19 @@ export function parseCatalog(input: unknown): Catalog {
         );
 
   const tools = new Map<string, CatalogTool>();
-  read.array(root.tools, 'input.tools').forEach((raw, index) => {
+  const listed = read.array(root.tools, 'input.tools', {
+    max: limits.catalogTools,
+    what: 'tools',
+  });
+  listed.forEach((raw, index) => {
     const field = `input.tools[${index}]`;
     const tool = parseTool(raw, field);
     if (tools.has(tool.name)) {
-      throw new FieldError(`${field}.name`, `${JSON.stringify(tool.name)} is listed twice`);
+      throw new FieldError(`${field}.name`, `${quote(tool.name)} is listed twice`);
     }
     tools.set(tool.name, tool);
   });
-  checkDependencies([...tools.values()]);
+  checkDependencies(tools);
   return { clusterBackends, connectionSecretNamespace, tools };
 }
 
@@ -86,40 +125,55 @@ export function parseChart(value: unknown, field: string): Chart {
 function parseTool(value: unknown, field: string): CatalogTool {
   const tool = read.object(value, field);
   return {
-    name: read.matching(tool.name, `${field}.name`, DNS_LABEL, 'a DNS-1123 label'),
+    // The tool's name is its Helm release name.
+    name: read.matching(
+      tool.name,
+      `${field}.name`,
+      DNS_LABEL,
+      'a DNS-1123 label',
+      limits.toolNameLength,
+    ),
     chart: parseChart(tool.chart, `${field}.chart`),
     namespace: read.matching(tool.namespace, `${field}.namespace`, DNS_LABEL, 'a namespace name'),
-    values: read.optionalObject(tool.values, `${field}.values`),
-    dependsOn: read
-      .optionalArray(tool.dependsOn, `${field}.dependsOn`)
-      .map((dep, i) => read.string(dep, `${field}.dependsOn[${i}]`)),
+    values: readValues(tool.values, `${field}.values`),
+    dependsOn: parseDependsOn(tool.dependsOn, `${field}.dependsOn`),
+    allowedValues: parseAllowList(tool.allowedValues, `${field}.allowedValues`),
   };
 }
 
+function parseDependsOn(value: unknown, field: string): string[] {
+  const dependsOn = new Set<string>();
+  read
+    .optionalArray(value, field, { max: limits.dependsOn, what: 'dependencies' })
+    .forEach((raw, i) => {
+      const dep = read.string(raw, `${field}[${i}]`);
+      if (dependsOn.has(dep))
+        throw new FieldError(`${field}[${i}]`, `${quote(dep)} is listed twice`);
+      dependsOn.add(dep);
+    });
+  return [...dependsOn];
+}
+
 /** Every dependency must be a catalogue tool, and the dependency graph must have no cycle. */
-function checkDependencies(tools: CatalogTool[]): void {
-  const byName = new Map(tools.map((tool, index) => [tool.name, { tool, index }]));
-  for (const [index, tool] of tools.entries()) {
+function checkDependencies(tools: Map<string, CatalogTool>): void {
+  const indexOf = new Map([...tools.keys()].map((name, index) => [name, index]));
+  for (const [index, tool] of [...tools.values()].entries()) {
     tool.dependsOn.forEach((dep, i) => {
-      if (!byName.has(dep)) {
+      if (!tools.has(dep)) {
         throw new FieldError(
           `input.tools[${index}].dependsOn[${i}]`,
-          `${JSON.stringify(dep)} is not in the catalogue`,
+          `${quote(dep)} is not in the catalogue`,
         );
       }
     });
   }
-  const done = new Set<string>();
-  const visit = (name: string, path: string[]): void => {
-    if (done.has(name)) return;
-    const cycleStart = path.indexOf(name);
-    if (cycleStart >= 0) {
-      const cycle = [...path.slice(cycleStart), name];
-      const { index } = byName.get(cycle[0] as string)!;
-      throw new FieldError(`input.tools[${index}].dependsOn`, `cycle ${cycle.join(' → ')}`);
-    }
-    for (const dep of byName.get(name)!.tool.dependsOn) visit(dep, [...path, name]);
-    done.add(name);
-  };
-  for (const tool of tools) visit(tool.name, []);
+  const cycle = findCycle(tools.keys(), (name) => tools.get(name)!.dependsOn);
+  if (cycle) {
+    // A cycle can be as long as the catalogue; the message shows its ends.
+    const shown =
+      cycle.length <= 10
+        ? cycle.join(' → ')
+        : `${cycle.slice(0, 5).join(' → ')} → … → ${cycle.slice(-3).join(' → ')} (${cycle.length - 1} tools)`;
+    throw new FieldError(`input.tools[${indexOf.get(cycle[0]!)}].dependsOn`, `cycle ${shown}`);
+  }
 }

@@ -1,11 +1,11 @@
-import type { JsonObject } from './field-error.js';
+import { DNS_LABEL, type JsonObject } from './field-error.js';
 import type { Catalog } from './catalog.js';
 import type { Environment, RequestedTool } from './environment.js';
 import { backends } from './backends/index.js';
+import type { ClusterRendering } from './backends/backend.js';
 import { healthOf, type Health, type ObservedResource } from '../common/health.js';
 import { placementFor, KUBECONFIG_KEY, type Placement } from './placement.js';
-import { boundedName } from './names.js';
-import { helmRelease, providerConfig, refTo, usage } from './resources.js';
+import { helmRelease, providerConfig, refTo, usage, type Ref } from './resources.js';
 import { mergeValues } from './values.js';
 
 export type ToolPhase = 'Waiting' | 'Installing' | 'Ready' | 'Failed';
@@ -23,8 +23,10 @@ export interface DesiredResource {
   ready: boolean;
 }
 
+export type Observed = ReadonlyMap<string, ObservedResource>;
+
 export interface Composed {
-  resources: Record<string, DesiredResource>;
+  resources: Map<string, DesiredResource>;
   cluster: { health: Health; endpoint: string; kubernetesVersion?: string };
   tools: ToolState[];
   /** Tools composed before that the claim no longer asks for; they are deleted. */
@@ -38,93 +40,98 @@ export const HELM_PROVIDER_CONFIG_KEY = 'helm-providerconfig';
 export const KUBERNETES_PROVIDER_CONFIG_KEY = 'kubernetes-providerconfig';
 const TOOL_PREFIX = 'tool-';
 export const toolKey = (name: string) => `${TOOL_PREFIX}${name}`;
+/** A tool's Usage on the cluster, or on a dependency; tool names have no dots to confuse the two. */
+const usageKey = (tool: string, dependency?: string) =>
+  dependency === undefined ? `usage-${tool}` : `usage-${tool}.on.${dependency}`;
+/** The Usage that orders the cluster before its prerequisite. */
+const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 /**
- * Decides the composed resources of one environment from what is observed. A tool is composed once
- * the cluster and every tool it depends on are observed Ready, and from then on for as long as the
- * claim asks for it, so a dependency that blips never uninstalls it.
+ * Decides the composed resources of one environment from what is observed. The cluster is composed
+ * once its prerequisite is observed Ready, and a tool once the cluster and every tool it depends on
+ * are; from then on each stays for as long as the claim asks for it, so that a blip never deletes
+ * anything. Any of a resource's own composed resources observed shows it was composed before.
  */
-export function compose(
-  environment: Environment,
-  catalog: Catalog,
-  observed: Record<string, ObservedResource>,
-): Composed {
+export function compose(environment: Environment, catalog: Catalog, observed: Observed): Composed {
   const placement = placementFor(environment.composite, catalog.connectionSecretNamespace);
-  const backend = backends[environment.backend]!;
-  const cluster = backend.render(
-    environment,
-    catalog.clusterBackends[environment.backend],
-    placement,
-  );
-  const clusterObserved = observed[CLUSTER_KEY];
-  const clusterHealth = healthOf(clusterObserved);
-  const resources: Record<string, DesiredResource> = {
-    [CLUSTER_KEY]: { resource: cluster.resource, ready: clusterHealth.state === 'ready' },
-  };
+  const offer = catalog.clusterBackends.get(environment.backend)!;
+  const cluster = backends.get(environment.backend)!.render(environment, offer.settings, placement);
+  const resources = new Map<string, DesiredResource>();
+  const clusterHealth = composeCluster(cluster, observed, resources, placement);
 
-  const providerConfigName = boundedName([placement.prefix]);
-  const helmConfig = providerConfig(placement, placement.helmApiVersion, providerConfigName);
-  const kubernetesConfig = providerConfig(
-    placement,
-    placement.kubernetesApiVersion,
-    providerConfigName,
-  );
+  const providerConfigName = placement.name('providerconfig');
   // Provider configs carry no Ready condition: they are ready once they exist.
-  resources[HELM_PROVIDER_CONFIG_KEY] = {
-    resource: helmConfig,
-    ready: observed[HELM_PROVIDER_CONFIG_KEY] !== undefined,
-  };
-  resources[KUBERNETES_PROVIDER_CONFIG_KEY] = {
-    resource: kubernetesConfig,
-    ready: observed[KUBERNETES_PROVIDER_CONFIG_KEY] !== undefined,
-  };
+  resources.set(HELM_PROVIDER_CONFIG_KEY, {
+    resource: providerConfig(placement, placement.helmApiVersion, providerConfigName),
+    ready: observed.has(HELM_PROVIDER_CONFIG_KEY),
+  });
+  resources.set(KUBERNETES_PROVIDER_CONFIG_KEY, {
+    resource: providerConfig(placement, placement.kubernetesApiVersion, providerConfigName),
+    ready: observed.has(KUBERNETES_PROVIDER_CONFIG_KEY),
+  });
 
-  const releases = new Map<string, { tool: RequestedTool; release: JsonObject }>();
+  const releaseRefs = new Map<string, Ref>();
+  const releaseRef = (tool: string): Ref => {
+    let ref = releaseRefs.get(tool);
+    if (!ref) {
+      ref = {
+        apiVersion: placement.helmApiVersion,
+        kind: 'Release',
+        name: placement.name('tool', tool),
+      };
+      releaseRefs.set(tool, ref);
+    }
+    return ref;
+  };
+  const composedTools = new Map<string, RequestedTool>();
   const tools = environment.tools.map((tool): ToolState => {
     const key = toolKey(tool.name);
-    const health = healthOf(observed[key]);
-    const unmet = unmetDependencies(tool, clusterHealth, observed);
-    if (health.state === 'absent' && unmet.length > 0) {
-      return {
-        name: tool.name,
-        version: tool.chart.version,
-        ready: false,
-        phase: 'Waiting',
-        message: `waiting for ${unmet.join(', ')}`,
-      };
+    const health = healthOf(observed.get(key));
+    if (!composedBefore(tool, observed)) {
+      const unmet = unmetDependencies(tool, clusterHealth, observed);
+      if (unmet.length > 0) {
+        return {
+          name: tool.name,
+          version: tool.chart.version,
+          ready: false,
+          phase: 'Waiting',
+          message: `waiting for ${unmet.join(', ')}`,
+        };
+      }
     }
-    const release = toolRelease(tool, placement, providerConfigName);
-    releases.set(tool.name, { tool, release });
-    resources[key] = { resource: release, ready: health.state === 'ready' };
+    composedTools.set(tool.name, tool);
+    resources.set(key, {
+      resource: toolRelease(tool, placement, releaseRef(tool.name).name, providerConfigName),
+      ready: health.state === 'ready',
+    });
     return toolState(tool, health);
   });
 
   const clusterRef = refTo(cluster.resource);
-  for (const [name, { tool, release }] of releases) {
-    const by = refTo(release);
-    const usageName = (of: string) => boundedName([placement.prefix, name, 'uses', of]);
-    resources[`usage-${name}`] = {
-      resource: usage(placement, usageName('cluster'), clusterRef, by),
-      ready: observed[`usage-${name}`] !== undefined,
-    };
+  for (const tool of composedTools.values()) {
+    const by = releaseRef(tool.name);
+    const onCluster = usageKey(tool.name);
+    resources.set(onCluster, {
+      resource: usage(placement, placement.name('usage', tool.name), clusterRef, by),
+      ready: observed.has(onCluster),
+    });
     for (const dep of tool.dependsOn) {
       // A tool stays composed even while a dependency is not (say, deleted during a cluster blip);
       // there is nothing to order its deletion against until the dependency is back.
-      const of = releases.get(dep);
-      if (!of) continue;
-      const key = `usage-${name}-on-${dep}`;
-      resources[key] = {
-        resource: usage(placement, usageName(dep), refTo(of.release), by),
-        ready: observed[key] !== undefined,
-      };
+      const key = usageKey(tool.name, dep);
+      if (!composedTools.has(dep) && !observed.has(key)) continue;
+      resources.set(key, {
+        resource: usage(placement, placement.name('usage', tool.name, dep), releaseRef(dep), by),
+        ready: observed.has(key),
+      });
     }
   }
 
   const requested = new Set(environment.tools.map((tool) => tool.name));
-  const removedTools = Object.keys(observed)
+  const removedTools = [...observed.keys()]
     .filter((key) => key.startsWith(TOOL_PREFIX))
     .map((key) => key.slice(TOOL_PREFIX.length))
-    .filter((name) => !requested.has(name))
+    .filter((name) => DNS_LABEL.test(name) && !requested.has(name))
     .sort();
 
   const composed: Composed = {
@@ -138,26 +145,84 @@ export function compose(
     removedTools,
     placement,
   };
-  const kubeconfig = clusterObserved?.connectionDetails[KUBECONFIG_KEY];
+  const kubeconfig = observed.get(CLUSTER_KEY)?.connectionDetails[KUBECONFIG_KEY];
   if (kubeconfig) composed.kubeconfig = kubeconfig;
   return composed;
 }
 
-function unmetDependencies(
-  tool: RequestedTool,
-  clusterHealth: Health,
-  observed: Record<string, ObservedResource>,
-): string[] {
+/**
+ * Composes the cluster, and its prerequisite first if it has one, with the Usage that orders their
+ * deletion. Waiting for the prerequisite is the cluster's progress, and its failure the cluster's.
+ */
+function composeCluster(
+  cluster: ClusterRendering,
+  observed: Observed,
+  resources: Map<string, DesiredResource>,
+  placement: Placement,
+): Health {
+  const health = healthOf(observed.get(CLUSTER_KEY));
+  const composeIt = () =>
+    resources.set(CLUSTER_KEY, { resource: cluster.resource, ready: health.state === 'ready' });
+  const { prerequisite } = cluster;
+  if (!prerequisite) {
+    composeIt();
+    return health;
+  }
+  const before = healthOf(observed.get(prerequisite.key));
+  resources.set(prerequisite.key, {
+    resource: prerequisite.resource,
+    ready: before.state === 'ready',
+  });
+  const usageKey = prerequisiteUsageKey(prerequisite.key);
+  if (observed.has(CLUSTER_KEY) || observed.has(usageKey) || before.state === 'ready') {
+    composeIt();
+    resources.set(usageKey, {
+      resource: usage(
+        placement,
+        placement.name(usageKey),
+        refTo(prerequisite.resource),
+        refTo(cluster.resource),
+      ),
+      ready: observed.has(usageKey),
+    });
+  }
+  if (health.state !== 'absent') return health;
+  switch (before.state) {
+    case 'absent':
+      return health;
+    case 'ready':
+      return { state: 'progressing' };
+    case 'progressing':
+      return { state: 'progressing', message: `waiting for ${prerequisite.description}` };
+    case 'failed':
+      return { state: 'failed', message: `${prerequisite.description}: ${before.message}` };
+  }
+}
+
+function composedBefore(tool: RequestedTool, observed: Observed): boolean {
+  return (
+    observed.has(toolKey(tool.name)) ||
+    observed.has(usageKey(tool.name)) ||
+    tool.dependsOn.some((dep) => observed.has(usageKey(tool.name, dep)))
+  );
+}
+
+function unmetDependencies(tool: RequestedTool, clusterHealth: Health, observed: Observed) {
   const unmet = clusterHealth.state === 'ready' ? [] : ['the cluster'];
   for (const dep of tool.dependsOn) {
-    if (healthOf(observed[toolKey(dep)]).state !== 'ready') unmet.push(dep);
+    if (healthOf(observed.get(toolKey(dep))).state !== 'ready') unmet.push(dep);
   }
   return unmet;
 }
 
-function toolRelease(tool: RequestedTool, placement: Placement, providerConfigName: string) {
+function toolRelease(
+  tool: RequestedTool,
+  placement: Placement,
+  name: string,
+  providerConfigName: string,
+) {
   return helmRelease(placement, {
-    name: boundedName([placement.prefix, tool.name]),
+    name,
     releaseName: tool.name,
     chart: tool.chart,
     namespace: tool.namespace,

@@ -1,6 +1,17 @@
-import { DNS_LABEL, FieldError, read, type JsonObject } from './field-error.js';
-import type { Catalog, CatalogTool, Chart } from './catalog.js';
+import {
+  DNS_LABEL,
+  FieldError,
+  KUBERNETES_VERSION,
+  listed,
+  quote,
+  read,
+  type JsonObject,
+} from './field-error.js';
+import type { Catalog, Chart } from './catalog.js';
+import { checkAllowed } from './allowed-values.js';
 import { backends } from './backends/index.js';
+import { limits } from './limits.js';
+import { readValues } from './values.js';
 
 /** The XR an environment is rendered for; namespace is set only for Crossplane v2 namespaced XRs. */
 export interface CompositeRef {
@@ -8,7 +19,6 @@ export interface CompositeRef {
   kind: string;
   name: string;
   namespace?: string;
-  creationTimestamp?: string;
 }
 
 export interface RequestedTool {
@@ -28,47 +38,59 @@ export interface Environment {
   clusterValues: JsonObject;
   /** In the order the claim lists them. */
   tools: RequestedTool[];
-  ttl?: { text: string; milliseconds: number };
+  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339 to the second as Kubernetes writes times. */
+  expiresAt?: string;
 }
 
 const CHART_VERSION = /^v?[0-9A-Za-z.+-]+$/;
-const KUBERNETES_VERSION = /^[0-9]+\.[0-9]+$/;
 const DURATION = /^([0-9]+[dhms])+$/;
-const DURATION_UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
+const SECOND = 1_000;
+const DURATION_UNITS: Record<string, number> = {
+  d: 86_400 * SECOND,
+  h: 3_600 * SECOND,
+  m: 60 * SECOND,
+  s: SECOND,
+};
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** Validates the observed XR against the catalogue; every error names the XR field at fault. */
 export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
-  const root = read.object(xr, 'the observed composite resource');
+  const root = read.object(xr, 'observed.composite.resource');
   const metadata = read.object(root.metadata, 'metadata');
   const composite: CompositeRef = {
     apiVersion: read.string(root.apiVersion, 'apiVersion'),
     kind: read.string(root.kind, 'kind'),
     name: read.string(metadata.name, 'metadata.name'),
   };
-  const namespace = read.optionalString(metadata.namespace, 'metadata.namespace');
+  // An empty namespace is Kubernetes' way of saying cluster-scoped.
+  const namespace = read.optionalString(
+    metadata.namespace === '' ? undefined : metadata.namespace,
+    'metadata.namespace',
+  );
   if (namespace) composite.namespace = namespace;
-  const created = read.optionalString(metadata.creationTimestamp, 'metadata.creationTimestamp');
-  if (created) composite.creationTimestamp = created;
 
   const spec = read.optionalObject(root.spec, 'spec');
   const cluster = read.optionalObject(spec.cluster, 'spec.cluster');
   const backend = read.optionalString(cluster.backend, 'spec.cluster.backend') ?? 'vcluster';
-  if (!backends[backend]) {
+  if (!backends.has(backend)) {
     throw new FieldError(
       'spec.cluster.backend',
-      `${JSON.stringify(backend)} is not a known backend (known: ${Object.keys(backends).join(', ')})`,
+      `${quote(backend)} is not a known backend (known: ${[...backends.keys()].join(', ')})`,
     );
   }
-  if (catalog.clusterBackends[backend] === undefined) {
+  const offer = catalog.clusterBackends.get(backend);
+  if (!offer) {
     throw new FieldError(
       'spec.cluster.backend',
-      `${JSON.stringify(backend)} is not offered by this Composition's catalogue`,
+      `${quote(backend)} is not offered by this Composition's catalogue`,
     );
   }
+  const clusterValues = readValues(cluster.values, 'spec.cluster.values');
+  checkAllowed(clusterValues, offer.allowedValues, 'spec.cluster.values');
   const environment: Environment = {
     composite,
     backend,
-    clusterValues: read.optionalObject(cluster.values, 'spec.cluster.values'),
+    clusterValues,
     tools: parseTools(spec.tools, catalog),
   };
   if (cluster.kubernetesVersion !== undefined) {
@@ -79,14 +101,13 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
       'a Kubernetes minor version such as "1.33"',
     );
   }
+  const created = read.optionalString(metadata.creationTimestamp, 'metadata.creationTimestamp');
+  if (created !== undefined && (!RFC3339.test(created) || Number.isNaN(Date.parse(created)))) {
+    throw new FieldError('metadata.creationTimestamp', `${quote(created)} is not an RFC 3339 time`);
+  }
   if (spec.ttl !== undefined) {
-    const text = read.matching(
-      spec.ttl,
-      'spec.ttl',
-      DURATION,
-      'a duration such as "8h" or "1d12h"',
-    );
-    environment.ttl = { text, milliseconds: durationMilliseconds(text) };
+    const ttl = parseTtl(spec.ttl);
+    if (created !== undefined) environment.expiresAt = expiry(created, ttl);
   }
   if (spec.events !== undefined) {
     const events = read.object(spec.events, 'spec.events');
@@ -97,30 +118,41 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
 
 function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
   const seen = new Set<string>();
-  const tools = read.optionalArray(value, 'spec.tools').map((raw, index) => {
+  const listedTools = read.optionalArray(value, 'spec.tools', {
+    max: limits.claimTools,
+    what: 'tools',
+  });
+  const tools = listedTools.map((raw, index): RequestedTool => {
     const field = `spec.tools[${index}]`;
     const tool = read.object(raw, field);
     const name = read.matching(tool.name, `${field}.name`, DNS_LABEL, 'a DNS-1123 label');
-    if (seen.has(name))
-      throw new FieldError(`${field}.name`, `${JSON.stringify(name)} is listed twice`);
+    if (seen.has(name)) throw new FieldError(`${field}.name`, `${quote(name)} is listed twice`);
     seen.add(name);
-    const entry: CatalogTool | undefined = catalog.tools.get(name);
+    const entry = catalog.tools.get(name);
     if (!entry) {
       throw new FieldError(
         `${field}.name`,
-        `${JSON.stringify(name)} is not in the catalogue (offered: ${[...catalog.tools.keys()].join(', ')})`,
+        `${quote(name)} is not in the catalogue (offered: ${listed([...catalog.tools.keys()])})`,
       );
     }
     const version =
       tool.version === undefined
         ? entry.chart.version
-        : read.matching(tool.version, `${field}.version`, CHART_VERSION, 'a chart version');
+        : read.matching(
+            tool.version,
+            `${field}.version`,
+            CHART_VERSION,
+            'a chart version',
+            limits.chartVersionLength,
+          );
+    const values = readValues(tool.values, `${field}.values`);
+    checkAllowed(values, entry.allowedValues, `${field}.values`);
     return {
       name,
       chart: { ...entry.chart, version },
       namespace: entry.namespace,
       catalogValues: entry.values,
-      values: read.optionalObject(tool.values, `${field}.values`),
+      values,
       dependsOn: entry.dependsOn,
     };
   });
@@ -129,30 +161,53 @@ function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
     if (missing.length > 0) {
       throw new FieldError(
         `spec.tools[${index}].name`,
-        `${JSON.stringify(tool.name)} depends on ${missing.map((m) => JSON.stringify(m)).join(', ')}; add ${missing.length > 1 ? 'them' : 'it'} to spec.tools`,
+        `${quote(tool.name)} depends on ${missing.map(quote).join(', ')}; add ${missing.length > 1 ? 'them' : 'it'} to spec.tools`,
       );
     }
   });
   return tools;
 }
 
-function durationMilliseconds(text: string): number {
+/** A ttl in milliseconds, at most `limits.ttlDays`. */
+function parseTtl(value: unknown): number {
+  const text = read.matching(
+    value,
+    'spec.ttl',
+    DURATION,
+    'a duration such as "8h" or "1d12h"',
+    limits.ttlLength,
+  );
   let total = 0;
+  // Its length bounds each amount, so the sum stays a finite number.
   for (const [, amount, unit] of text.matchAll(/([0-9]+)([dhms])/g)) {
     total += Number(amount) * DURATION_UNITS[unit as string]!;
+  }
+  if (total > limits.ttlDays * DURATION_UNITS.d!) {
+    throw new FieldError('spec.ttl', `${quote(text)} is longer than ${limits.ttlDays}d`);
   }
   return total;
 }
 
+function expiry(created: string, ttl: number): string {
+  const expires = new Date(Date.parse(created) + ttl);
+  if (expires.getUTCFullYear() > 9999) {
+    throw new FieldError(
+      'metadata.creationTimestamp',
+      `${quote(created)} plus spec.ttl is past the year 9999`,
+    );
+  }
+  return expires.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function checkUri(value: unknown, field: string): void {
-  const text = read.string(value, field);
+  const text = read.string(value, field, limits.sinkLength);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new FieldError(field, `${JSON.stringify(text)} is not an absolute URI`);
+    throw new FieldError(field, `${quote(text)} is not an absolute URI`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new FieldError(field, `${JSON.stringify(text)} must use http or https`);
+    throw new FieldError(field, `${quote(text)} must use http or https`);
   }
 }

@@ -1,5 +1,5 @@
 import type { CompositeRef } from './environment.js';
-import { boundedName } from './names.js';
+import { derivedName } from './names.js';
 
 /**
  * Where and with which API versions composed resources go. Legacy (cluster-scoped) XRs compose
@@ -12,11 +12,15 @@ export interface Placement {
   namespace?: string;
   helmApiVersion: string;
   kubernetesApiVersion: string;
+  kubernetesObjectApiVersion: string;
   usageApiVersion: string;
   /** The Secret the cluster backend writes the kubeconfig to, and provider configs read. */
   kubeconfigSecret: { name: string; namespace: string; key: string };
-  /** Prefix of composed resource names, unique per XR. */
-  prefix: string;
+  /**
+   * The name of whatever this environment has in `role` (and `parts`): derived from the XR's
+   * namespace and name, so it is unique per XR, role and parts, in whatever scope it lands.
+   */
+  name(role: string, ...parts: string[]): string;
 }
 
 export const KUBECONFIG_KEY = 'kubeconfig';
@@ -25,32 +29,32 @@ export function placementFor(
   composite: CompositeRef,
   connectionSecretNamespace: string,
 ): Placement {
-  const kubeconfigName = boundedName([composite.name, 'kubeconfig']);
+  const name = (role: string, ...parts: string[]) =>
+    derivedName([role, composite.namespace ?? '', composite.name, ...parts]);
+  const kubeconfigSecret = {
+    name: name('kubeconfig'),
+    namespace: composite.namespace ?? connectionSecretNamespace,
+    key: KUBECONFIG_KEY,
+  };
   if (composite.namespace) {
     return {
       namespaced: true,
       namespace: composite.namespace,
       helmApiVersion: 'helm.m.crossplane.io/v1beta1',
       kubernetesApiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
+      kubernetesObjectApiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
       usageApiVersion: 'protection.crossplane.io/v1beta1',
-      kubeconfigSecret: {
-        name: kubeconfigName,
-        namespace: composite.namespace,
-        key: KUBECONFIG_KEY,
-      },
-      prefix: composite.name,
+      kubeconfigSecret,
+      name,
     };
   }
   return {
     namespaced: false,
     helmApiVersion: 'helm.crossplane.io/v1beta1',
     kubernetesApiVersion: 'kubernetes.crossplane.io/v1alpha1',
+    kubernetesObjectApiVersion: 'kubernetes.crossplane.io/v1alpha2',
     usageApiVersion: 'apiextensions.crossplane.io/v1beta1',
-    kubeconfigSecret: {
-      name: kubeconfigName,
-      namespace: connectionSecretNamespace,
-      key: KUBECONFIG_KEY,
-    },
-    prefix: composite.name,
+    kubeconfigSecret,
+    name,
   };
 }

@@ -19,6 +19,8 @@ export interface ReleaseOptions {
   /** Values copied from objects the chart creates into the release's connection secret. */
   connectionDetails?: JsonObject[];
   writeConnectionSecret?: boolean;
+  /** The namespace is composed on its own, so Helm must not create it. */
+  skipCreateNamespace?: boolean;
 }
 
 function metadata(placement: Placement, name: string, annotations?: Record<string, string>) {
@@ -29,17 +31,21 @@ function metadata(placement: Placement, name: string, annotations?: Record<strin
   };
 }
 
+function providerConfigRef(placement: Placement, ref: ProviderConfigRef): JsonObject {
+  return placement.namespaced ? { kind: ref.kind, name: ref.name } : { name: ref.name };
+}
+
 /** A provider-helm Release. */
 export function helmRelease(placement: Placement, options: ReleaseOptions): JsonObject {
+  const forProvider: JsonObject = {
+    chart: { ...options.chart },
+    namespace: options.namespace,
+    values: options.values,
+  };
+  if (options.skipCreateNamespace) forProvider.skipCreateNamespace = true;
   const spec: JsonObject = {
-    forProvider: {
-      chart: { ...options.chart },
-      namespace: options.namespace,
-      values: options.values,
-    },
-    providerConfigRef: placement.namespaced
-      ? { kind: options.providerConfig.kind, name: options.providerConfig.name }
-      : { name: options.providerConfig.name },
+    forProvider,
+    providerConfigRef: providerConfigRef(placement, options.providerConfig),
   };
   if (options.connectionDetails) spec.connectionDetails = options.connectionDetails;
   if (options.writeConnectionSecret) {
@@ -72,7 +78,25 @@ export function providerConfig(placement: Placement, apiVersion: string, name: s
   };
 }
 
-interface Ref {
+/** A provider-kubernetes Object: `manifest` applied through `providerConfig`. */
+export function kubernetesObject(
+  placement: Placement,
+  name: string,
+  manifest: JsonObject,
+  providerConfig: ProviderConfigRef,
+): JsonObject {
+  return {
+    apiVersion: placement.kubernetesObjectApiVersion,
+    kind: 'Object',
+    metadata: metadata(placement, name),
+    spec: {
+      forProvider: { manifest },
+      providerConfigRef: providerConfigRef(placement, providerConfig),
+    },
+  };
+}
+
+export interface Ref {
   apiVersion: string;
   kind: string;
   name: string;

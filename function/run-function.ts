@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { FieldError, isObject } from './field-error.js';
 import { parseCatalog } from './catalog.js';
 import { parseEnvironment } from './environment.js';
-import { compose } from './compose.js';
+import { compose, type Observed } from './compose.js';
 import { report } from './status.js';
 import type { ObservedResource } from '../common/health.js';
 
@@ -47,7 +47,7 @@ function compositionResponse(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = to(req);
   // Assigned, not merged: the SDK's setters deep-merge and concatenate lists.
   const desired = { ...(req.desired?.resources ?? {}) };
-  for (const [key, { resource, ready }] of Object.entries(composed.resources)) {
+  for (const [key, { resource, ready }] of composed.resources) {
     desired[key] = {
       resource,
       connectionDetails: {},
@@ -88,15 +88,17 @@ function compositionResponse(req: RunFunctionRequest): RunFunctionResponse {
   return rsp;
 }
 
-function observedResources(req: RunFunctionRequest): Record<string, ObservedResource> {
-  const observed: Record<string, ObservedResource> = {};
+/**
+ * Keyed in a Map: a key such as `__proto__` must stay a key. A resource observed without a body
+ * still exists, so it is kept as one that says nothing of its health.
+ */
+function observedResources(req: RunFunctionRequest): Observed {
+  const observed = new Map<string, ObservedResource>();
   for (const [key, value] of Object.entries(req.observed?.resources ?? {})) {
-    if (isObject(value.resource)) {
-      observed[key] = {
-        resource: value.resource,
-        connectionDetails: value.connectionDetails ?? {},
-      };
-    }
+    observed.set(key, {
+      resource: isObject(value?.resource) ? value.resource : {},
+      connectionDetails: value?.connectionDetails ?? {},
+    });
   }
   return observed;
 }

@@ -67,8 +67,7 @@ export function report(environment: Environment, composed: Composed): Report {
     cluster: clusterStatus,
     tools: tools.map(toolStatus),
   };
-  const expiresAt = expiry(environment);
-  if (expiresAt) status.expiresAt = expiresAt;
+  if (environment.expiresAt) status.expiresAt = environment.expiresAt;
 
   return {
     phase,
@@ -127,13 +126,4 @@ function toolsCondition(tools: ToolState[], progress: string): ConditionReport {
     reason: installing ? 'Installing' : 'Waiting',
     message: progress,
   };
-}
-
-/** `metadata.creationTimestamp + spec.ttl`, to the second as Kubernetes timestamps are. */
-function expiry(environment: Environment): string | undefined {
-  const created = environment.composite.creationTimestamp;
-  if (!environment.ttl || !created) return undefined;
-  const start = Date.parse(created);
-  if (Number.isNaN(start)) return undefined;
-  return new Date(start + environment.ttl.milliseconds).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -36,7 +36,6 @@ const EVENTS_FILE = 'test-results/events.jsonl';
 const XR = 'dev-x7k2p';
 const SECRET_MARKER = 'token-that-must-never-be-logged';
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
-const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };
 
 let cp: ControlPlane;
 let objects: KubernetesObjectApi;
@@ -111,18 +110,32 @@ async function bridgeReady(): Promise<void> {
   });
 }
 
-/** Plays provider-helm: the Release is Ready and Synced, for its current generation. */
-async function markRelease(name: string): Promise<void> {
-  const release = (await custom.getClusterCustomObject({ ...releases, name })) as {
-    metadata: { generation: number };
-  };
-  const observedGeneration = release.metadata.generation;
+/** The composed resource with this composition key. */
+async function composedAt(key: string): Promise<KubernetesObject & { spec?: Obj }> {
+  const found = (await crossplane.composed(XR)).find(
+    (o) => o.metadata?.annotations?.['crossplane.io/composition-resource-name'] === key,
+  );
+  if (!found) throw new Error(`nothing composed as ${key}`);
+  return found;
+}
+
+/** Plays the provider: the resource composed as `key` is Ready and Synced, for its current generation. */
+async function markReady(key: string): Promise<void> {
+  const object = await composedAt(key);
+  const [group, version] = object.apiVersion!.split('/') as [string, string];
+  const observedGeneration = object.metadata!.generation;
   const conditions = [
     condition('Ready', true, 'Available', { observedGeneration }),
     condition('Synced', true, 'ReconcileSuccess', { observedGeneration }),
   ];
   await custom.patchClusterCustomObjectStatus(
-    { ...releases, name, body: { status: { conditions } } },
+    {
+      group,
+      version,
+      plural: `${object.kind!.toLowerCase()}s`,
+      name: object.metadata!.name!,
+      body: { status: { conditions } },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 }
@@ -228,19 +241,27 @@ describe('an environment from claim to deletion', () => {
       },
     });
     await crossplane.reconcile(XR);
-    expect(await composedReleases()).toEqual(['cluster']);
+    expect(await composedReleases()).toEqual([]);
     expect(await next(1)).toEqual(['environment.requested']);
+    // Its host namespace comes first, then the cluster Release that installs into it.
+    await markReady('host-namespace');
+    await crossplane.reconcile(XR);
+    expect(await composedReleases()).toEqual(['cluster']);
 
     // 2. The cluster comes up and its Release writes the kubeconfig secret.
     await apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'dev-x7k2p-kubeconfig', namespace: 'crossplane-system' },
+      metadata: {
+        name: ((await composedAt('cluster')).spec!.writeConnectionSecretToRef as { name: string })
+          .name,
+        namespace: 'crossplane-system',
+      },
       stringData: {
         kubeconfig: `apiVersion: v1\nkind: Config\nusers: [{name: a, user: {token: ${SECRET_MARKER}}}]\n`,
       },
     });
-    await markRelease('dev-x7k2p-cluster');
+    await markReady('cluster');
     expect(await next(1)).toEqual(['environment.created']);
     await crossplane.reconcile(XR);
     expect(await composedReleases()).toEqual([
@@ -250,9 +271,9 @@ describe('an environment from claim to deletion', () => {
     ]);
 
     // 3. Tools without dependencies are ready; the dependent one is composed.
-    await markRelease('dev-x7k2p-cert-manager');
+    await markReady('tool-cert-manager');
     expect(await next(1)).toEqual(['service.deployed cert-manager']);
-    await markRelease('dev-x7k2p-tekton-pipelines');
+    await markReady('tool-tekton-pipelines');
     expect(await next(1)).toEqual(['service.deployed tekton-pipelines']);
     await crossplane.reconcile(XR);
     expect(await composedReleases()).toEqual([
@@ -264,7 +285,7 @@ describe('an environment from claim to deletion', () => {
 
     // 4. The sink goes down, argo-cd becomes ready, the bridge restarts, then the sink returns.
     await sink.down();
-    await markRelease('dev-x7k2p-argo-cd');
+    await markReady('tool-argo-cd');
     await eventually('a failed delivery', async () =>
       bridgeOutput.includes('delivery failed') ? true : undefined,
     );
@@ -301,7 +322,7 @@ describe('an environment from claim to deletion', () => {
       'environment.modified',
       'service.removed tekton-pipelines',
     ]);
-    await markRelease('dev-x7k2p-cert-manager');
+    await markReady('tool-cert-manager');
     expect(await next(2)).toEqual(['service.upgraded cert-manager', 'environment.modified']);
 
     // 6. An edit into a bad state: Fatal, an incident, and nothing deleted; fixed, it resolves.

@@ -21,7 +21,9 @@ const variants = [
 // Each stage of <examples>/observed, and the tools it must compose and the phase it must show.
 const stages: { stage: string; tools: string[]; phase: string }[] = [
   { stage: 'new', tools: [], phase: 'Pending' },
+  { stage: 'host-namespace-ready', tools: [], phase: 'ProvisioningCluster' },
   { stage: 'cluster-creating', tools: [], phase: 'ProvisioningCluster' },
+  { stage: 'cluster-starting', tools: [], phase: 'ProvisioningCluster' },
   {
     stage: 'cluster-ready',
     tools: ['cert-manager', 'knative-operator', 'tekton-pipelines'],

@@ -45,7 +45,7 @@ describe('mTLS on loopback', () => {
 
   it('answers a client with a certificate from the trusted CA, on v1 and v1beta1', async () => {
     const v1 = await fn.call(newEnvironment());
-    expect(Object.keys(v1.desired!.resources)).toContain('cluster');
+    expect(Object.keys(v1.desired!.resources)).toContain('host-namespace');
     const v1beta1 = connectFunction(fn.address, clientCredentials(), 'v1beta1');
     try {
       const rsp = await v1beta1.call(newEnvironment());
@@ -87,7 +87,8 @@ describe('message size', () => {
     const req = newEnvironment();
     const spec = (req.observed!.composite!.resource as { spec: { tools: { values?: object }[] } })
       .spec;
-    spec.tools[0]!.values = { blob: 'x'.repeat(5 * 1024 * 1024) };
+    // Under a path the shipped catalogue lets claims set for cert-manager.
+    spec.tools[0]!.values = { resources: { blob: 'x'.repeat(5 * 1024 * 1024) } };
     return req;
   };
 
@@ -136,7 +137,7 @@ describe('the function binary', () => {
     const client = connectFunction(`127.0.0.1:${port}`, clientCredentials());
     try {
       const rsp = await client.call(newEnvironment());
-      expect(Object.keys(rsp.desired!.resources)).toContain('cluster');
+      expect(Object.keys(rsp.desired!.resources)).toContain('host-namespace');
     } finally {
       client.close();
     }

@@ -21,12 +21,32 @@ const kubeconfig = Buffer.from('apiVersion: v1\nkind: Config\n# not base64: raw 
 const ready = (extra = {}) => observedResource('Release', { ready: true, ...extra });
 const installing = () => observedResource('Release', { ready: false });
 const exists = (kind = 'ProviderConfig') => observedResource(kind);
+const hostNamespace = (isReady = true) => observedResource('Object', { ready: isReady });
 const providerConfigs = () => ({
   'helm-providerconfig': exists(),
   'kubernetes-providerconfig': exists(),
 });
+/** A cluster that is up, as every later stage observes it. */
+const upCluster = (extra = {}) => ({
+  'host-namespace': hostNamespace(),
+  'host-namespace-usage': exists('Usage'),
+  cluster: ready(extra),
+  ...providerConfigs(),
+});
+
+/** What a cluster that is up composes, with `others`, as composedKeys lists them. */
+const withCluster = (...others: string[]) =>
+  [
+    'cluster',
+    'helm-providerconfig',
+    'host-namespace',
+    'host-namespace-usage',
+    'kubernetes-providerconfig',
+    ...others,
+  ].sort();
 
 const twoTools = { tools: [{ name: 'cert-manager' }, { name: 'argo-cd' }] };
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function composedKeys(rsp: RunFunctionResponse): string[] {
   return Object.keys(rsp.desired?.resources ?? {}).sort();
@@ -34,12 +54,61 @@ function composedKeys(rsp: RunFunctionResponse): string[] {
 function status(rsp: RunFunctionResponse): Obj {
   return rsp.desired?.composite?.resource?.status as Obj;
 }
-function release(rsp: RunFunctionResponse, key: string): Obj {
-  return rsp.desired!.resources[key]!.resource as Obj;
+function composed(rsp: RunFunctionResponse, key: string): Obj {
+  const resource = rsp.desired!.resources[key]?.resource;
+  expect(resource, `composed ${key}`).toBeDefined();
+  return resource as Obj;
 }
+const nameOf = (resource: Obj) => (resource.metadata as { name: string }).name;
+const forProvider = (resource: Obj) => (resource.spec as { forProvider: Obj }).forProvider;
 function fatalMessage(rsp: RunFunctionResponse): string | undefined {
   return rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
 }
+function clusterCondition(rsp: RunFunctionResponse) {
+  return rsp.conditions.find((c) => c.type === 'ClusterReady');
+}
+
+/** A copy of the shipped catalogue, edited. */
+function catalogWith(edit: (copy: { tools: Obj[]; vcluster: Obj; root: Obj }) => void): Obj {
+  const copy = structuredClone(catalog);
+  edit({
+    tools: copy.tools as Obj[],
+    vcluster: (copy.cluster as Obj).vcluster as Obj,
+    root: copy,
+  });
+  return copy;
+}
+const toolEntry = (tools: Obj[], name: string) => tools.find((tool) => tool.name === name)!;
+/** A catalogue tool with no dependencies, values or allow-list of its own. */
+const plainTool = (name: string, extra: Obj = {}) => ({
+  name,
+  chart: { repository: 'https://charts.example.org', name, version: '1.0.0' },
+  namespace: 'tools',
+  ...extra,
+});
+/** `{ key: { key: … } }`, `depth` levels deep, built without recursion. */
+function nested(depth: number, key = 'a'): Obj {
+  let value: Obj = {};
+  for (let i = 1; i < depth; i++) value = { [key]: value };
+  return value;
+}
+
+// The cluster Release as provider-helm v1.4.0 leaves it between the chart's install and vcluster
+// writing its kubeconfig: every observe fails on the missing connection Secret.
+const connectionDetails = [
+  { apiVersion: 'v1', kind: 'Secret', name: 'vc-vcluster', namespace: 'ns' },
+];
+const secretMissing =
+  'observe failed: cannot get connection details: cannot get object: secrets "vc-vcluster" not found';
+const secretMissingRequest = (details: Obj[]) =>
+  request(xEnvironment(twoTools), catalog, {
+    ...upCluster(),
+    cluster: observedResource('Release', {
+      ready: false,
+      syncedError: secretMissing,
+      spec: { connectionDetails: details },
+    }),
+  });
 
 interface Case {
   name: string;
@@ -51,14 +120,25 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'a new environment composes the cluster and provider configs, no tools yet',
+    name: 'a new environment composes its host namespace and provider configs; the cluster waits for the namespace',
     req: () => request(xEnvironment(twoTools), catalog),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual([
-        'cluster',
         'helm-providerconfig',
+        'host-namespace',
         'kubernetes-providerconfig',
       ]);
+      const namespace = composed(rsp, 'host-namespace');
+      expect(namespace).toMatchObject({
+        apiVersion: 'kubernetes.crossplane.io/v1alpha2',
+        kind: 'Object',
+        spec: {
+          providerConfigRef: { name: 'default' },
+          forProvider: { manifest: { apiVersion: 'v1', kind: 'Namespace' } },
+        },
+      });
+      const manifest = forProvider(namespace).manifest as { metadata: { name: string } };
+      expect(manifest.metadata.name).toMatch(/^vcluster-dev-x7k2p-[a-z2-7]{10}$/);
       expect(status(rsp).phase).toBe('Pending');
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_FALSE);
       expect(rsp.results[0]).toMatchObject({
@@ -85,55 +165,136 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a ready cluster lets the tools without dependencies in, with a Usage on the cluster',
-    req: () => request(xEnvironment(twoTools), catalog, { cluster: ready(), ...providerConfigs() }),
+    name: 'a host namespace being created: the cluster is provisioning and waits for it',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        'host-namespace': hostNamespace(false),
+        ...providerConfigs(),
+      }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual([
-        'cluster',
-        'helm-providerconfig',
-        'kubernetes-providerconfig',
-        'tool-cert-manager',
-        'usage-cert-manager',
-      ]);
-      expect(status(rsp).phase).toBe('InstallingTools');
-      expect(rsp.results[0]!.message).toBe('installing cert-manager (0 of 2 tools ready)');
-      const usage = release(rsp, 'usage-cert-manager');
-      expect(usage).toMatchObject({
-        apiVersion: 'apiextensions.crossplane.io/v1beta1',
+      expect(composedKeys(rsp)).not.toContain('cluster');
+      expect(status(rsp).phase).toBe('ProvisioningCluster');
+      const namespace = forProvider(composed(rsp, 'host-namespace')).manifest as Obj;
+      expect(clusterCondition(rsp)).toMatchObject({
+        status: Status.STATUS_CONDITION_FALSE,
+        reason: 'Creating',
+        message: `waiting for the host namespace ${nameOf(namespace)}`,
+      });
+    },
+  },
+  {
+    name: 'a ready host namespace lets the cluster Release in, installing into it without creating it, deleted before it',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        'host-namespace': hostNamespace(),
+        ...providerConfigs(),
+      }),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(withCluster());
+      const cluster = composed(rsp, 'cluster');
+      const namespace = composed(rsp, 'host-namespace');
+      const namespaceName = nameOf(forProvider(namespace).manifest as Obj);
+      expect(forProvider(cluster)).toMatchObject({
+        namespace: namespaceName,
+        skipCreateNamespace: true,
+      });
+      expect(composed(rsp, 'host-namespace-usage')).toMatchObject({
         kind: 'Usage',
         spec: {
-          of: { kind: 'Release', resourceRef: { name: 'dev-x7k2p-cluster' } },
-          by: { kind: 'Release', resourceRef: { name: 'dev-x7k2p-cert-manager' } },
+          of: { kind: 'Object', resourceRef: { name: nameOf(namespace) } },
+          by: { kind: 'Release', resourceRef: { name: nameOf(cluster) } },
           replayDeletion: true,
         },
       });
-      expect(release(rsp, 'tool-cert-manager')).toMatchObject({
-        metadata: {
-          name: 'dev-x7k2p-cert-manager',
-          annotations: { 'crossplane.io/external-name': 'cert-manager' },
-        },
+      expect(rsp.desired!.resources['host-namespace']!.ready).toBe(Ready.READY_TRUE);
+      expect(status(rsp).phase).toBe('ProvisioningCluster');
+      expect(status(rsp).cluster).toMatchObject({
+        endpoint: `https://vcluster.${namespaceName}.svc:443`,
+      });
+    },
+  },
+  {
+    name: 'a host namespace that cannot be made fails the environment, naming it',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        'host-namespace': observedResource('Object', {
+          ready: false,
+          syncedError: 'cannot create object: namespaces is forbidden',
+        }),
+        ...providerConfigs(),
+      }),
+    expect: (rsp) => {
+      expect(status(rsp).phase).toBe('Failed');
+      expect(rsp.results[0]).toMatchObject({ severity: Severity.SEVERITY_WARNING });
+      expect(rsp.results[0]!.message).toMatch(
+        /^failed: cluster: the host namespace vcluster-dev-x7k2p-\w+: cannot create object: namespaces is forbidden/,
+      );
+    },
+  },
+  {
+    name: 'a deployed cluster whose kubeconfig Secret is not written yet is provisioning, not failed',
+    req: () => secretMissingRequest(connectionDetails),
+    expect: (rsp) => {
+      expect(status(rsp).phase).toBe('ProvisioningCluster');
+      expect(rsp.results[0]).toMatchObject({
+        severity: Severity.SEVERITY_NORMAL,
+        message: 'provisioning the vcluster cluster (0 of 2 tools ready)',
+      });
+      expect(clusterCondition(rsp)).toMatchObject({
+        reason: 'Creating',
+        message: 'waiting for Secret ns/vc-vcluster to be written',
+      });
+    },
+  },
+  {
+    name: 'a missing Secret the cluster does not name as its connection details is a failure',
+    req: () => secretMissingRequest([{ ...connectionDetails[0], name: 'other' }]),
+    expect: (rsp) => {
+      expect(status(rsp).phase).toBe('Failed');
+      expect(clusterCondition(rsp)).toMatchObject({ reason: 'Failed', message: secretMissing });
+    },
+  },
+  {
+    name: 'a ready cluster lets the tools without dependencies in, with a Usage on the cluster',
+    req: () => request(xEnvironment(twoTools), catalog, upCluster()),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(withCluster('tool-cert-manager', 'usage-cert-manager'));
+      expect(status(rsp).phase).toBe('InstallingTools');
+      expect(rsp.results[0]!.message).toBe('installing cert-manager (0 of 2 tools ready)');
+      const release = composed(rsp, 'tool-cert-manager');
+      expect(composed(rsp, 'usage-cert-manager')).toMatchObject({
+        apiVersion: 'apiextensions.crossplane.io/v1beta1',
+        kind: 'Usage',
         spec: {
-          providerConfigRef: { name: 'dev-x7k2p' },
+          of: { kind: 'Release', resourceRef: { name: nameOf(composed(rsp, 'cluster')) } },
+          by: { kind: 'Release', resourceRef: { name: nameOf(release) } },
+          replayDeletion: true,
+        },
+      });
+      expect(release).toMatchObject({
+        metadata: { annotations: { 'crossplane.io/external-name': 'cert-manager' } },
+        spec: {
+          providerConfigRef: { name: nameOf(composed(rsp, 'helm-providerconfig')) },
           forProvider: { namespace: 'cert-manager' },
         },
       });
+      expect(forProvider(release).skipCreateNamespace).toBeUndefined();
     },
   },
   {
     name: 'a ready dependency lets its dependent in, ordered for deletion after it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        cluster: ready(),
-        ...providerConfigs(),
+        ...upCluster(),
         'tool-cert-manager': ready(),
         'usage-cert-manager': exists('Usage'),
       }),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toContain('tool-argo-cd');
-      expect(release(rsp, 'usage-argo-cd-on-cert-manager')).toMatchObject({
+      expect(composed(rsp, 'usage-argo-cd.on.cert-manager')).toMatchObject({
         spec: {
-          of: { resourceRef: { name: 'dev-x7k2p-cert-manager' } },
-          by: { resourceRef: { name: 'dev-x7k2p-argo-cd' } },
+          of: { resourceRef: { name: nameOf(composed(rsp, 'tool-cert-manager')) } },
+          by: { resourceRef: { name: nameOf(composed(rsp, 'tool-argo-cd')) } },
         },
       });
       expect(rsp.desired!.resources['tool-cert-manager']!.ready).toBe(Ready.READY_TRUE);
@@ -145,8 +306,8 @@ const cases: Case[] = [
     name: 'a composed tool stays when its dependency and the cluster blip',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
         cluster: installing(),
-        ...providerConfigs(),
         'tool-cert-manager': installing(),
         'tool-argo-cd': ready(),
       }),
@@ -155,7 +316,7 @@ const cases: Case[] = [
         expect.arrayContaining([
           'tool-cert-manager',
           'tool-argo-cd',
-          'usage-argo-cd-on-cert-manager',
+          'usage-argo-cd.on.cert-manager',
         ]),
       );
       expect(status(rsp).phase).toBe('ProvisioningCluster');
@@ -166,20 +327,13 @@ const cases: Case[] = [
     name: 'a composed tool whose dependency is gone while the cluster blips stays, without a Usage on it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
         cluster: installing(),
-        ...providerConfigs(),
         'tool-argo-cd': ready(),
         'usage-argo-cd': exists('Usage'),
       }),
-    dropped: [],
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual([
-        'cluster',
-        'helm-providerconfig',
-        'kubernetes-providerconfig',
-        'tool-argo-cd',
-        'usage-argo-cd',
-      ]);
+      expect(composedKeys(rsp)).toEqual(withCluster('tool-argo-cd', 'usage-argo-cd'));
       expect(status(rsp).tools).toContainEqual(
         expect.objectContaining({
           name: 'cert-manager',
@@ -190,16 +344,52 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'what was composed stays while it is asked for: a tool whose Usages alone are observed, a cluster whose namespace blips',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        'host-namespace': hostNamespace(false),
+        'host-namespace-usage': exists('Usage'),
+        ...providerConfigs(),
+        'usage-cert-manager': exists('Usage'),
+        'usage-argo-cd.on.cert-manager': exists('Usage'),
+      }),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(
+          'tool-argo-cd',
+          'tool-cert-manager',
+          'usage-argo-cd',
+          'usage-argo-cd.on.cert-manager',
+          'usage-cert-manager',
+        ),
+      );
+    },
+  },
+  {
+    name: 'a resource observed without a body still counts as composed',
+    req: () => {
+      const req = request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
+        cluster: installing(),
+        'tool-cert-manager': installing(),
+      });
+      req.observed!.resources['tool-cert-manager']!.resource = undefined;
+      return req;
+    },
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(withCluster('tool-cert-manager', 'usage-cert-manager'));
+    },
+  },
+  {
     name: 'all ready: the XR is ready and carries the kubeconfig bytes unchanged',
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {
-        cluster: ready({ connectionDetails: { kubeconfig } }),
-        ...providerConfigs(),
+        ...upCluster({ connectionDetails: { kubeconfig } }),
         'tool-cert-manager': ready(),
         'tool-argo-cd': ready(),
         'usage-cert-manager': exists('Usage'),
         'usage-argo-cd': exists('Usage'),
-        'usage-argo-cd-on-cert-manager': exists('Usage'),
+        'usage-argo-cd.on.cert-manager': exists('Usage'),
       }),
     expect: (rsp) => {
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_TRUE);
@@ -208,7 +398,7 @@ const cases: Case[] = [
       );
       expect(status(rsp)).toMatchObject({
         phase: 'Ready',
-        cluster: { ready: true, endpoint: 'https://vcluster.vcluster-dev-x7k2p.svc:443' },
+        cluster: { ready: true },
         expiresAt: '2026-11-26T11:00:00Z',
       });
       for (const resource of Object.values(rsp.desired!.resources)) {
@@ -227,12 +417,16 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a ttl of exactly 365 days expires a year on',
+    req: () => request(xEnvironment({ ttl: '365d' }), catalog),
+    expect: (rsp) => expect(status(rsp).expiresAt).toBe('2027-11-25T09:00:00Z'),
+  },
+  {
     name: 'a tool the claim drops is removed, and the claim is told',
     dropped: ['tekton-pipelines'],
     req: () =>
       request(xEnvironment({ tools: [{ name: 'cert-manager' }] }), catalog, {
-        cluster: ready(),
-        ...providerConfigs(),
+        ...upCluster(),
         'tool-cert-manager': ready(),
         'tool-tekton-pipelines': ready(),
         'usage-tekton-pipelines': exists('Usage'),
@@ -246,7 +440,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a version bump changes the chart version, and claim values merge over the catalogue',
+    name: 'a version bump changes the chart version, and allowed claim values merge over the catalogue',
     req: () =>
       request(
         xEnvironment({
@@ -254,19 +448,23 @@ const cases: Case[] = [
             {
               name: 'cert-manager',
               version: 'v1.20.0',
-              values: { crds: { keep: true }, replicaCount: 2 },
+              values: { replicaCount: 2, webhook: { resources: { limits: { cpu: '1' } } } },
             },
           ],
         }),
         catalog,
-        { cluster: ready(), ...providerConfigs(), 'tool-cert-manager': ready() },
+        { ...upCluster(), 'tool-cert-manager': ready() },
       ),
     expect: (rsp) => {
-      expect(release(rsp, 'tool-cert-manager')).toMatchObject({
+      expect(composed(rsp, 'tool-cert-manager')).toMatchObject({
         spec: {
           forProvider: {
             chart: { name: 'cert-manager', version: 'v1.20.0' },
-            values: { crds: { enabled: true, keep: true }, replicaCount: 2 },
+            values: {
+              crds: { enabled: true },
+              replicaCount: 2,
+              webhook: { resources: { limits: { cpu: '1' } } },
+            },
           },
         },
       });
@@ -276,7 +474,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'cluster values merge over the catalogue, but cannot rewire how providers reach it',
+    name: 'cluster values the catalogue allows merge over it, but cannot rewire how providers reach the cluster',
     req: () =>
       request(
         xEnvironment({
@@ -288,25 +486,104 @@ const cases: Case[] = [
             },
           },
         }),
-        catalog,
+        catalogWith(({ vcluster }) => {
+          vcluster.allowedValues = ['sync.toHost.ingresses.enabled', 'exportKubeConfig'];
+        }),
+        { 'host-namespace': hostNamespace() },
       ),
     expect: (rsp) => {
-      const values = (release(rsp, 'cluster').spec as { forProvider: { values: Obj } }).forProvider
-        .values;
+      const values = forProvider(composed(rsp, 'cluster')).values as Obj;
       expect(values).toMatchObject({
-        exportKubeConfig: { server: 'https://vcluster.vcluster-dev-x7k2p.svc:443' },
+        exportKubeConfig: { server: status(rsp).cluster && (status(rsp).cluster as Obj).endpoint },
         sync: { toHost: { ingresses: { enabled: false } } },
         controlPlane: { distro: { k8s: { image: { tag: 'v1.34.1' } } } },
       });
+      expect((values.exportKubeConfig as Obj).server).toMatch(/^https:\/\/vcluster\.vcluster-/);
       expect(status(rsp).cluster).toMatchObject({ kubernetesVersion: '1.34' });
+    },
+  },
+  {
+    name: 'the allow-list: `*` matches any one key, a listed path allows its whole subtree, dotted keys pass through their parent',
+    req: () =>
+      request(
+        xEnvironment({
+          tools: [
+            { name: 'cert-manager' },
+            {
+              name: 'argo-cd',
+              values: {
+                configs: { params: { 'server.insecure': false, 'reposerver.parallelism': 2 } },
+                server: { resources: { limits: { cpu: '2', memory: '1Gi' } } },
+                notifications: { bots: { slack: { enabled: true } } },
+              },
+            },
+          ],
+        }),
+        catalogWith(({ tools }) => {
+          toolEntry(tools, 'argo-cd').allowedValues = [
+            'configs.params',
+            'server.resources',
+            'notifications.*.slack',
+          ];
+        }),
+        { ...upCluster(), 'tool-cert-manager': ready() },
+      ),
+    expect: (rsp) => {
+      expect(forProvider(composed(rsp, 'tool-argo-cd')).values).toEqual({
+        configs: { params: { 'server.insecure': false, 'reposerver.parallelism': 2 } },
+        server: { resources: { limits: { cpu: '2', memory: '1Gi' } } },
+        notifications: { bots: { slack: { enabled: true } } },
+      });
+    },
+  },
+  {
+    name: 'keys such as __proto__ and constructor stay plain data in values, and work as tool names',
+    req: () =>
+      request(
+        xEnvironment({
+          tools: [{ name: 'constructor', values: JSON.parse('{"__proto__": {"polluted": true}}') }],
+        }),
+        catalogWith(({ root }) => {
+          root.tools = [
+            plainTool('constructor', {
+              values: JSON.parse('{"__proto__": {"base": 1}, "constructor": {"x": 1}}'),
+              allowedValues: ['*'],
+            }),
+          ];
+        }),
+        upCluster(),
+      ),
+    expect: (rsp) => {
+      const values = forProvider(composed(rsp, 'tool-constructor')).values as Obj;
+      expect(Object.getPrototypeOf(values)).toBe(Object.prototype);
+      expect(Object.keys(values)).toEqual(['__proto__', 'constructor']);
+      expect(Object.getOwnPropertyDescriptor(values, '__proto__')!.value).toEqual({
+        base: 1,
+        polluted: true,
+      });
+      expect(({} as Obj).polluted).toBeUndefined();
+    },
+  },
+  {
+    name: 'values nested exactly 64 levels are taken whole',
+    req: () =>
+      request(
+        xEnvironment({ tools: [{ name: 'cert-manager', values: { resources: nested(64) } }] }),
+        catalog,
+        upCluster(),
+      ),
+    expect: (rsp) => {
+      const values = forProvider(composed(rsp, 'tool-cert-manager')).values as Obj;
+      let depth = 1; // resources
+      for (let at = values.resources as Obj; at.a; at = at.a as Obj) depth++;
+      expect(depth).toBe(64);
     },
   },
   {
     name: 'a failing tool fails the environment with a warning that names it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        cluster: ready(),
-        ...providerConfigs(),
+        ...upCluster(),
         'tool-cert-manager': observedResource('Release', {
           ready: false,
           syncedError: 'chart "cert-manager" version "v9" not found',
@@ -342,7 +619,7 @@ const cases: Case[] = [
           kind: 'Environment',
         },
         catalog,
-        { cluster: ready(), ...providerConfigs() },
+        upCluster(),
       ),
     expect: (rsp) => {
       for (const [key, { resource }] of Object.entries(rsp.desired!.resources)) {
@@ -351,25 +628,36 @@ const cases: Case[] = [
           /\.m\.crossplane\.io\/|^protection\.crossplane\.io\//,
         );
       }
-      expect(release(rsp, 'cluster')).toMatchObject({
+      const cluster = composed(rsp, 'cluster');
+      const secret = (cluster.spec as { writeConnectionSecretToRef: { name: string } })
+        .writeConnectionSecretToRef.name;
+      expect(secret).toMatch(/^kubeconfig-team-a-dev-[a-z2-7]{10}$/);
+      expect(cluster).toMatchObject({
         spec: {
           providerConfigRef: { kind: 'ClusterProviderConfig', name: 'default' },
-          writeConnectionSecretToRef: { name: 'dev-kubeconfig' },
-          forProvider: { namespace: 'vcluster-team-a-dev' },
+          writeConnectionSecretToRef: { name: secret },
+          forProvider: { namespace: expect.stringMatching(/^vcluster-team-a-dev-[a-z2-7]{10}$/) },
         },
       });
-      expect(release(rsp, 'tool-cert-manager')).toMatchObject({
-        spec: { providerConfigRef: { kind: 'ProviderConfig', name: 'dev' } },
+      expect(composed(rsp, 'host-namespace')).toMatchObject({
+        apiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
+        spec: { providerConfigRef: { kind: 'ClusterProviderConfig', name: 'default' } },
       });
-      expect(release(rsp, 'helm-providerconfig')).toMatchObject({
+      expect(composed(rsp, 'tool-cert-manager')).toMatchObject({
         spec: {
-          credentials: {
-            secretRef: { name: 'dev-kubeconfig', namespace: 'team-a', key: 'kubeconfig' },
+          providerConfigRef: {
+            kind: 'ProviderConfig',
+            name: nameOf(composed(rsp, 'helm-providerconfig')),
           },
         },
       });
+      expect(composed(rsp, 'helm-providerconfig')).toMatchObject({
+        spec: {
+          credentials: { secretRef: { name: secret, namespace: 'team-a', key: 'kubeconfig' } },
+        },
+      });
       expect(status(rsp).cluster).toMatchObject({
-        kubeconfigSecretRef: { name: 'dev-kubeconfig', key: 'kubeconfig' },
+        kubeconfigSecretRef: { name: secret, key: 'kubeconfig' },
       });
     },
   },
@@ -388,69 +676,233 @@ const cases: Case[] = [
       expect(composedKeys(rsp)).toContain('network-policy');
     },
   },
+  {
+    name: 'a catalogue chain of as many tools as it may hold renders',
+    req: () => {
+      const chain = Array.from({ length: 1024 }, (_, i) =>
+        plainTool(`t${i}`, i > 0 ? { dependsOn: [`t${i - 1}`] } : {}),
+      );
+      return request(
+        xEnvironment({ tools: chain.slice(0, 200).map(({ name }) => ({ name })) }),
+        catalogWith(({ root }) => (root.tools = chain)),
+        upCluster(),
+      );
+    },
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toContain('tool-t0');
+      expect(composedKeys(rsp)).not.toContain('tool-t1');
+    },
+  },
 ];
 
+const badClaim = (name: string, spec: Obj, message: string | RegExp, metadata: Obj = {}) => ({
+  name,
+  req: () => request(xEnvironment(spec, metadata), catalog),
+  message,
+});
+const badCatalog = (name: string, edit: Parameters<typeof catalogWith>[0], message: string) => ({
+  name,
+  req: () => request(xEnvironment({}), catalogWith(edit)),
+  message,
+});
+
 /** Bad input: each must be Fatal, name the field, and leave the desired state as it came. */
-const badInput: { name: string; req: () => RunFunctionRequest; message: string }[] = [
+const badInput: { name: string; req: () => RunFunctionRequest; message: string | RegExp }[] = [
+  badClaim(
+    'an unknown tool',
+    { tools: [{ name: 'cert-manager' }, { name: 'argo-cd' }, { name: 'tekon' }] },
+    'spec.tools[2].name: "tekon" is not in the catalogue (offered: cert-manager, knative-operator, knative-serving, knative-eventing, tekton-pipelines, argo-cd)',
+  ),
   {
-    name: 'an unknown tool',
+    name: 'an unknown tool, among more tools than a message lists',
     req: () =>
       request(
-        xEnvironment({ tools: [{ name: 'cert-manager' }, { name: 'argo-cd' }, { name: 'tekon' }] }),
-        catalog,
+        xEnvironment({ tools: [{ name: 'tekon' }] }),
+        catalogWith(({ root }) => {
+          root.tools = Array.from({ length: 30 }, (_, i) => plainTool(`t${i}`));
+        }),
       ),
     message:
-      'spec.tools[2].name: "tekon" is not in the catalogue (offered: cert-manager, knative-operator, knative-serving, knative-eventing, tekton-pipelines, argo-cd)',
+      'spec.tools[0].name: "tekon" is not in the catalogue (offered: t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, t18, t19, … (30 in all))',
   },
+  badClaim(
+    'a tool whose dependency is not requested',
+    { tools: [{ name: 'argo-cd' }] },
+    'spec.tools[0].name: "argo-cd" depends on "cert-manager"; add it to spec.tools',
+  ),
+  badClaim(
+    'a tool listed twice',
+    { tools: [{ name: 'cert-manager' }, { name: 'cert-manager' }] },
+    'spec.tools[1].name: "cert-manager" is listed twice',
+  ),
+  badClaim(
+    'a bad tool name',
+    { tools: [{ name: 'Cert_Manager' }] },
+    'spec.tools[0].name: "Cert_Manager" is not a DNS-1123 label',
+  ),
+  badClaim(
+    'a prototype key as a tool name',
+    { tools: [{ name: '__proto__' }] },
+    'spec.tools[0].name: "__proto__" is not a DNS-1123 label',
+  ),
+  badClaim(
+    'a tool name that is an Object method',
+    { tools: [{ name: 'constructor' }] },
+    /^spec\.tools\[0\]\.name: "constructor" is not in the catalogue/,
+  ),
+  badClaim(
+    'more tools than the XRD allows',
+    { tools: Array.from({ length: 201 }, (_, i) => ({ name: `t${i}` })) },
+    'spec.tools: 201 tools; at most 200',
+  ),
+  badClaim(
+    'a chart version longer than the XRD allows',
+    { tools: [{ name: 'cert-manager', version: '1'.repeat(65) }] },
+    'spec.tools[0].version: 65 characters; at most 64',
+  ),
+  badClaim(
+    'values of the wrong type',
+    { tools: [{ name: 'cert-manager', values: 'replicas=2' }] },
+    'spec.tools[0].values: must be an object, got the string "replicas=2"',
+  ),
+  badClaim(
+    'tools that are not a list',
+    { tools: { name: 'cert-manager' } },
+    'spec.tools: must be a list, got an object with keys "name"',
+  ),
+  badClaim(
+    'claim cluster values the catalogue does not allow (a host-side setting)',
+    {
+      cluster: { values: { exportKubeConfig: { secret: { namespace: 'kube-system' } } } },
+    },
+    'spec.cluster.values.exportKubeConfig: may not be set by a claim (the catalogue allows: sync.toHost.ingresses.enabled)',
+  ),
+  badClaim(
+    'claim cluster values beside an allowed path',
+    {
+      cluster: {
+        values: { sync: { toHost: { ingresses: { enabled: false }, secrets: { all: true } } } },
+      },
+    },
+    'spec.cluster.values.sync.toHost.secrets: may not be set by a claim (the catalogue allows: sync.toHost.ingresses.enabled)',
+  ),
+  badClaim(
+    'a scalar where the allow-list leads into an object (it would replace the catalogue subtree)',
+    { cluster: { values: { sync: null } } },
+    'spec.cluster.values.sync: may not be set by a claim (the catalogue allows: sync.toHost.ingresses.enabled)',
+  ),
   {
-    name: 'a tool whose dependency is not requested',
-    req: () => request(xEnvironment({ tools: [{ name: 'argo-cd' }] }), catalog),
-    message: 'spec.tools[0].name: "argo-cd" depends on "cert-manager"; add it to spec.tools',
-  },
-  {
-    name: 'a tool listed twice',
+    name: 'tool values the catalogue does not allow, naming a key that is not an identifier',
     req: () =>
       request(
-        xEnvironment({ tools: [{ name: 'cert-manager' }, { name: 'cert-manager' }] }),
-        catalog,
+        xEnvironment({
+          tools: [
+            {
+              name: 'cert-manager',
+              values: { webhook: { podLabels: { 'app.kubernetes.io/name': 'x' } } },
+            },
+          ],
+        }),
+        catalogWith(({ tools }) => (toolEntry(tools, 'cert-manager').allowedValues = ['*.*.x'])),
       ),
-    message: 'spec.tools[1].name: "cert-manager" is listed twice',
+    message:
+      'spec.tools[0].values.webhook.podLabels["app.kubernetes.io/name"]: may not be set by a claim (the catalogue allows: *.*.x)',
   },
+  badClaim(
+    'any values for a tool whose catalogue entry allows none',
+    { tools: [{ name: 'knative-operator', values: { replicas: 2 } }] },
+    'spec.tools[0].values.replicas: may not be set by a claim (the catalogue allows none)',
+  ),
+  badClaim(
+    'claim values nested deeper than 64 levels',
+    {
+      tools: [{ name: 'cert-manager', values: { resources: nested(65) } }],
+    },
+    `spec.tools[0].values.resources${'.a'.repeat(64)}: nested deeper than 64 levels`,
+  ),
+  badClaim(
+    'claim values nested 100,000 levels',
+    { cluster: { values: { sync: nested(100_000) } } },
+    /^spec\.cluster\.values\.sync(\.a){64}: nested deeper than 64 levels$/,
+  ),
   {
-    name: 'a bad tool name',
-    req: () => request(xEnvironment({ tools: [{ name: 'Cert_Manager' }] }), catalog),
-    message: 'spec.tools[0].name: "Cert_Manager" is not a DNS-1123 label',
+    name: 'lists nested deeper than 64 levels count as well',
+    req: () => {
+      let value: unknown = [];
+      for (let i = 0; i < 70; i++) value = [value];
+      return request(
+        xEnvironment({ tools: [{ name: 'cert-manager', values: { resources: value } }] }),
+        catalog,
+      );
+    },
+    message: `spec.tools[0].values.resources${'[0]'.repeat(64)}: nested deeper than 64 levels`,
   },
+  badClaim(
+    'a Kubernetes version the catalogue does not offer',
+    { cluster: { kubernetesVersion: '1.20' } },
+    'spec.cluster.kubernetesVersion: "1.20" is not offered (offered: 1.32, 1.33, 1.34)',
+  ),
+  badClaim(
+    'an unknown backend',
+    { cluster: { backend: 'kind' } },
+    'spec.cluster.backend: "kind" is not a known backend (known: vcluster)',
+  ),
+  badClaim(
+    'an Object method as the backend',
+    { cluster: { backend: 'toString' } },
+    'spec.cluster.backend: "toString" is not a known backend (known: vcluster)',
+  ),
+  badClaim(
+    'a malformed ttl',
+    { ttl: '8 hours' },
+    'spec.ttl: "8 hours" is not a duration such as "8h" or "1d12h"',
+  ),
+  badClaim('a ttl past the limit', { ttl: '365d1s' }, 'spec.ttl: "365d1s" is longer than 365d'),
+  badClaim(
+    'a ttl of more days than a date holds',
+    { ttl: '99999999999999999999d' },
+    'spec.ttl: "99999999999999999999d" is longer than 365d',
+  ),
+  badClaim(
+    'a ttl whose expiry would not be an RFC 3339 year',
+    { ttl: '10000000d' },
+    'spec.ttl: "10000000d" is longer than 365d',
+  ),
+  badClaim(
+    'a ttl longer than the XRD allows',
+    { ttl: '1s'.repeat(17) },
+    'spec.ttl: 34 characters; at most 32',
+  ),
+  badClaim(
+    'a creation time that is not RFC 3339',
+    { ttl: '1h' },
+    'metadata.creationTimestamp: "yesterday" is not an RFC 3339 time',
+    { creationTimestamp: 'yesterday' },
+  ),
+  badClaim(
+    'a creation time that leaves no room for the ttl before the year 10000',
+    { ttl: '2d' },
+    'metadata.creationTimestamp: "9999-12-31T00:00:00Z" plus spec.ttl is past the year 9999',
+    { creationTimestamp: '9999-12-31T00:00:00Z' },
+  ),
+  badClaim(
+    'a sink that is not a URI',
+    { events: { sink: 'broker' } },
+    'spec.events.sink: "broker" is not an absolute URI',
+  ),
+  badClaim(
+    'a sink longer than the XRD allows, not echoed whole',
+    { events: { sink: `http://${'x'.repeat(2048)}` } },
+    'spec.events.sink: 2055 characters; at most 2048',
+  ),
   {
-    name: 'values of the wrong type',
-    req: () =>
-      request(xEnvironment({ tools: [{ name: 'cert-manager', values: 'replicas=2' }] }), catalog),
-    message: 'spec.tools[0].values: must be an object, got the string "replicas=2"',
-  },
-  {
-    name: 'tools that are not a list',
-    req: () => request(xEnvironment({ tools: { name: 'cert-manager' } }), catalog),
-    message: 'spec.tools: must be a list, got object {"name":"cert-manager"}',
-  },
-  {
-    name: 'a Kubernetes version the catalogue does not offer',
-    req: () => request(xEnvironment({ cluster: { kubernetesVersion: '1.20' } }), catalog),
-    message: 'spec.cluster.kubernetesVersion: "1.20" is not offered (offered: 1.32, 1.33, 1.34)',
-  },
-  {
-    name: 'an unknown backend',
-    req: () => request(xEnvironment({ cluster: { backend: 'kind' } }), catalog),
-    message: 'spec.cluster.backend: "kind" is not a known backend (known: vcluster)',
-  },
-  {
-    name: 'a malformed ttl',
-    req: () => request(xEnvironment({ ttl: '8 hours' }), catalog),
-    message: 'spec.ttl: "8 hours" is not a duration such as "8h" or "1d12h"',
-  },
-  {
-    name: 'a sink that is not a URI',
-    req: () => request(xEnvironment({ events: { sink: 'broker' } }), catalog),
-    message: 'spec.events.sink: "broker" is not an absolute URI',
+    name: 'a missing XR',
+    req: () => {
+      const req = request(xEnvironment({}), catalog);
+      req.observed!.composite = undefined;
+      return req;
+    },
+    message: 'observed.composite.resource: must be an object, got nothing',
   },
   {
     name: 'a missing input',
@@ -461,55 +913,108 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string }
     name: 'an input of the wrong kind',
     req: () => request(xEnvironment({}), { apiVersion: 'example.org/v1', kind: 'Input' }),
     message:
-      'input: must be apiVersion xenvironment.fn.crossplane.io/v1beta1, kind Catalog; got example.org/v1, Input',
+      'input.apiVersion: must be xenvironment.fn.crossplane.io/v1beta1, got the string "example.org/v1"',
   },
-  {
-    name: 'a catalogue dependency that does not exist',
-    req: () =>
-      request(
-        xEnvironment({}),
-        withTools((tools) => (tools[0]!.dependsOn = ['istio'])),
-      ),
-    message: 'input.tools[0].dependsOn[0]: "istio" is not in the catalogue',
-  },
-  {
-    name: 'a catalogue dependency cycle',
-    req: () =>
-      request(
-        xEnvironment({}),
-        withTools((tools) => (tools[0]!.dependsOn = ['argo-cd'])),
-      ),
-    message: 'input.tools[0].dependsOn: cycle cert-manager → argo-cd → cert-manager',
-  },
-  {
-    name: 'a catalogue chart without a version',
-    req: () =>
-      request(
-        xEnvironment({}),
-        withTools((tools) => delete (tools[1]!.chart as Obj).version),
-      ),
-    message: 'input.tools[1].chart.version: must be a non-empty string, got nothing',
-  },
-  {
-    name: 'a catalogue default Kubernetes version it does not offer',
-    req: () =>
-      request(xEnvironment({}), {
-        ...catalog,
-        cluster: { vcluster: { ...vclusterSettings(), defaultKubernetesVersion: '1.99' } },
-      }),
-    message:
-      'input.cluster.vcluster.defaultKubernetesVersion: "1.99" is not one of input.cluster.vcluster.kubernetesVersions',
-  },
+  badCatalog(
+    'a catalogue dependency that does not exist',
+    ({ tools }) => (tools[0]!.dependsOn = ['istio']),
+    'input.tools[0].dependsOn[0]: "istio" is not in the catalogue',
+  ),
+  badCatalog(
+    'a catalogue dependency listed twice',
+    ({ tools }) => (tools[0]!.dependsOn = ['argo-cd', 'argo-cd']),
+    'input.tools[0].dependsOn[1]: "argo-cd" is listed twice',
+  ),
+  badCatalog(
+    'a catalogue dependency cycle',
+    ({ tools }) => (tools[0]!.dependsOn = ['argo-cd']),
+    'input.tools[0].dependsOn: cycle cert-manager → argo-cd → cert-manager',
+  ),
+  badCatalog(
+    'a catalogue tool that depends on itself',
+    ({ tools }) => (tools[2]!.dependsOn = ['knative-serving']),
+    'input.tools[2].dependsOn: cycle knative-serving → knative-serving',
+  ),
+  badCatalog(
+    'a catalogue cycle through all the tools it may hold, shown by its ends',
+    ({ root }) => {
+      root.tools = Array.from({ length: 1024 }, (_, i) =>
+        plainTool(`t${i}`, { dependsOn: [`t${(i + 1) % 1024}`] }),
+      );
+    },
+    'input.tools[0].dependsOn: cycle t0 → t1 → t2 → t3 → t4 → … → t1022 → t1023 → t0 (1024 tools)',
+  ),
+  badCatalog(
+    'more catalogue tools than the input CRD allows',
+    ({ root }) => {
+      root.tools = Array.from({ length: 1025 }, (_, i) => plainTool(`t${i}`));
+    },
+    'input.tools: 1025 tools; at most 1024',
+  ),
+  badCatalog(
+    'more catalogue dependencies than the input CRD allows',
+    ({ tools }) => {
+      tools[0]!.dependsOn = Array.from({ length: 33 }, (_, i) => `t${i}`);
+    },
+    'input.tools[0].dependsOn: 33 dependencies; at most 32',
+  ),
+  badCatalog(
+    'more allowed values than the input CRD allows',
+    ({ tools }) => {
+      tools[1]!.allowedValues = Array.from({ length: 65 }, (_, i) => `k${i}`);
+    },
+    'input.tools[1].allowedValues: 65 paths; at most 64',
+  ),
+  badCatalog(
+    'an allowed value that is not a path',
+    ({ vcluster }) => (vcluster.allowedValues = ['sync..toHost']),
+    'input.cluster.vcluster.allowedValues[0]: "sync..toHost" is not a dot-separated path',
+  ),
+  badCatalog(
+    'a catalogue tool name longer than Helm allows a release name',
+    ({ root }) => (root.tools = [plainTool('t'.repeat(54))]),
+    'input.tools[0].name: 54 characters; at most 53',
+  ),
+  badCatalog(
+    'catalogue values nested deeper than 64 levels',
+    ({ tools }) => (tools[0]!.values = nested(66, 'x')),
+    `input.tools[0].values${'.x'.repeat(65)}: nested deeper than 64 levels`,
+  ),
+  badCatalog(
+    'a catalogue that offers no cluster backend',
+    ({ root }) => (root.cluster = { connectionSecretNamespace: 'crossplane-system' }),
+    'input.cluster: offers no cluster backend (known: vcluster)',
+  ),
+  badCatalog(
+    'a catalogue chart without a version',
+    ({ tools }) => delete (tools[1]!.chart as Obj).version,
+    'input.tools[1].chart.version: must be a non-empty string, got nothing',
+  ),
+  badCatalog(
+    'a catalogue default Kubernetes version it does not offer',
+    ({ vcluster }) => (vcluster.defaultKubernetesVersion = '1.99'),
+    'input.cluster.vcluster.defaultKubernetesVersion: "1.99" is not one of input.cluster.vcluster.kubernetesVersions',
+  ),
+  badCatalog(
+    'a prototype key as the catalogue default Kubernetes version',
+    ({ vcluster }) => (vcluster.defaultKubernetesVersion = '__proto__'),
+    'input.cluster.vcluster.defaultKubernetesVersion: "__proto__" is not one of input.cluster.vcluster.kubernetesVersions',
+  ),
+  badCatalog(
+    'a catalogue Kubernetes version that is not one',
+    ({ vcluster }) => {
+      vcluster.kubernetesVersions = JSON.parse('{"__proto__": {}}');
+    },
+    'input.cluster.vcluster.kubernetesVersions.__proto__: is not a Kubernetes minor version such as "1.33"',
+  ),
+  badCatalog(
+    'a prototype key as a catalogue backend',
+    ({ root }) => {
+      root.cluster = JSON.parse('{"__proto__": {"chart": {}}}');
+    },
+    'input.cluster.__proto__: is not a known cluster backend (known: vcluster)',
+  ),
 ];
-
-function withTools(edit: (tools: Obj[]) => void): Obj {
-  const copy = structuredClone(catalog);
-  edit(copy.tools as Obj[]);
-  return copy;
-}
-function vclusterSettings(): Obj {
-  return (catalog.cluster as Obj).vcluster as Obj;
-}
 
 describe('RunFunction', () => {
   it.each(cases)('$name', async ({ req, expect: check, dropped = [] }) => {
@@ -519,10 +1024,19 @@ describe('RunFunction', () => {
     check(rsp);
     // Nothing observed is dropped unless the claim dropped that tool.
     const droppedKey = (key: string) =>
-      dropped.some((tool) => key === `tool-${tool}` || key.startsWith(`usage-${tool}`));
+      dropped.some(
+        (tool) =>
+          key === `tool-${tool}` || key === `usage-${tool}` || key.startsWith(`usage-${tool}.on.`),
+      );
     for (const key of Object.keys(request.observed!.resources)) {
       if (!droppedKey(key)) expect(Object.keys(rsp.desired!.resources), key).toContain(key);
     }
+    // Every composed name is a DNS label, and no two composed resources of a kind share one.
+    const ids = Object.values(rsp.desired!.resources).map(({ resource }) => {
+      expect(nameOf(resource!)).toMatch(DNS_LABEL);
+      return `${String(resource!.apiVersion)}/${String(resource!.kind)}/${nameOf(resource!)}`;
+    });
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it.each(badInput)(
@@ -530,11 +1044,7 @@ describe('RunFunction', () => {
     async ({ req, message }) => {
       const request = req();
       // A healthy environment edited into a bad state: everything it composed is observed.
-      request.observed!.resources = {
-        cluster: ready(),
-        ...providerConfigs(),
-        'tool-cert-manager': ready(),
-      };
+      request.observed!.resources = { ...upCluster(), 'tool-cert-manager': ready() };
       // And an earlier pipeline step desired something, which must pass through.
       request.desired!.resources['earlier-step'] = {
         resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept' } },
@@ -543,7 +1053,9 @@ describe('RunFunction', () => {
       };
       const desiredBefore = structuredClone(request.desired);
       const rsp = await runFunction(request);
-      expect(fatalMessage(rsp)).toBe(message);
+      if (typeof message === 'string') expect(fatalMessage(rsp)).toBe(message);
+      else expect(fatalMessage(rsp)).toMatch(message);
+      expect(rsp.results).toHaveLength(1);
       expect(rsp.results[0]!.target).toBe(Target.TARGET_COMPOSITE_AND_CLAIM);
       expect(rsp.desired).toEqual(desiredBefore);
     },

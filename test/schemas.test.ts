@@ -4,6 +4,7 @@
  * and provider CRDs. What the function renders is validated in test/examples.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { limits } from '../function/limits.js';
 import { allValid, validate } from './support/crank.js';
 import { CRD_DIRS } from './support/crds.js';
 import { pipelineInput, readYamlDocuments } from './support/manifests.js';
@@ -22,8 +23,18 @@ function errorsByName(output: string): Map<string, string[]> {
   return errors;
 }
 
-function openApiSchema(definition: Obj): unknown {
-  const [version] = (definition.spec as { versions: { schema: { openAPIV3Schema: Obj } }[] })
+/** The parts of an OpenAPI schema these tests read. */
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  maxItems?: number;
+  maxLength?: number;
+  maxProperties?: number;
+  [extension: `x-${string}`]: unknown;
+}
+
+function openApiSchema(definition: Obj): SchemaNode {
+  const [version] = (definition.spec as { versions: { schema: { openAPIV3Schema: SchemaNode } }[] })
     .versions;
   return version!.schema.openAPIV3Schema;
 }
@@ -64,6 +75,18 @@ describe('the schemas reject', () => {
       'spec.cluster.kubernetesVersion',
     ],
     ['a ttl in words', xEnvironment({ ttl: '8 hours' }), 'spec.ttl'],
+    ['a ttl longer than the function takes', xEnvironment({ ttl: '366d' }), 'spec.ttl'],
+    ['a ttl written too long', xEnvironment({ ttl: '1s'.repeat(17) }), 'spec.ttl'],
+    [
+      'a chart version longer than the function takes',
+      xEnvironment({ tools: [{ name: 'a', version: '1'.repeat(65) }] }),
+      'spec.tools[0].version',
+    ],
+    [
+      'more tools than the function takes',
+      xEnvironment({ tools: Array.from({ length: 201 }, (_, i) => ({ name: `t${i}` })) }),
+      'spec.tools',
+    ],
     [
       'a sink that is not http',
       xEnvironment({ events: { sink: 'ftp://example.org' } }),
@@ -133,6 +156,32 @@ describe('the catalogue', () => {
     const errors = errorsByName(stdout);
     expect(errors.get('shipped')).toBeUndefined();
     expect(errors.get('broken')?.join('\n')).toContain('tools[0].chart.repository');
+  });
+
+  it('declares the limits the function enforces, as the XRD does', async () => {
+    const [crd] = await readYamlDocuments(INPUT_CRD);
+    const root = openApiSchema(crd!);
+    const tools = root.properties!.tools!;
+    const tool = tools.items!.properties!;
+    const vcluster = root.properties!.cluster!.properties!.vcluster!.properties!;
+    expect(tools.maxItems).toBe(limits.catalogTools);
+    expect(tool.name!.maxLength).toBe(limits.toolNameLength);
+    expect(tool.dependsOn!.maxItems).toBe(limits.dependsOn);
+    for (const allowedValues of [tool.allowedValues!, vcluster.allowedValues!]) {
+      expect(allowedValues.maxItems).toBe(limits.allowedValues);
+      expect(allowedValues.items!.maxLength).toBe(limits.allowedValueLength);
+    }
+    expect(vcluster.kubernetesVersions!.maxProperties).toBe(limits.kubernetesVersions);
+
+    const [xrd] = await readYamlDocuments(XRDS[0]!);
+    const spec = openApiSchema(xrd!).properties!.spec!.properties!;
+    expect(spec.tools!.maxItems).toBe(limits.claimTools);
+    expect(spec.tools!.items!.properties!.version!.maxLength).toBe(limits.chartVersionLength);
+    expect(spec.events!.properties!.sink!.maxLength).toBe(limits.sinkLength);
+    expect(spec.ttl!.maxLength).toBe(limits.ttlLength);
+    // The ttl's CEL rule caps the total at the same number of days, in seconds.
+    const [rule] = spec.ttl!['x-kubernetes-validations'] as { rule: string }[];
+    expect(rule!.rule).toContain(`<= ${limits.ttlDays * 86_400}`);
   });
 
   it('and the schema are the same in the Crossplane v2 variant', async () => {

@@ -2,4 +2,4 @@ import type { ClusterBackend } from './backend.js';
 import { vcluster } from './vcluster.js';
 
 /** Cluster backends by the name used in `spec.cluster.backend` and the catalogue's `cluster`. */
-export const backends: Record<string, ClusterBackend | undefined> = { vcluster };
+export const backends: ReadonlyMap<string, ClusterBackend> = new Map([['vcluster', vcluster]]);

@@ -1,41 +1,65 @@
-import { FieldError, read, isObject, type JsonObject } from '../field-error.js';
+import {
+  FieldError,
+  KUBERNETES_VERSION,
+  fieldPath,
+  quote,
+  read,
+  type JsonObject,
+} from '../field-error.js';
 import { parseChart, type Chart } from '../catalog.js';
-import { boundedName } from '../names.js';
-import { helmRelease } from '../resources.js';
-import { mergeValues } from '../values.js';
+import { limits } from '../limits.js';
+import { helmRelease, kubernetesObject } from '../resources.js';
+import { mergeValues, readValues } from '../values.js';
 import { KUBECONFIG_KEY } from '../placement.js';
 import type { ClusterBackend } from './backend.js';
 
 export interface VclusterSettings {
   chart: Chart;
   values: JsonObject;
+  /** provider-helm config of the host cluster. */
   hostProviderConfigName: string;
+  /** provider-kubernetes config of the host cluster, which makes the host namespace. */
+  hostKubernetesProviderConfigName: string;
   defaultKubernetesVersion?: string;
   /** Chart values per Kubernetes minor version, e.g. the control-plane image tag. */
-  kubernetesVersions: Record<string, JsonObject>;
+  kubernetesVersions: Map<string, JsonObject>;
 }
 
 /** The vcluster Helm release name, unique because every environment has its own host namespace. */
 const RELEASE_NAME = 'vcluster';
+const HOST_NAMESPACE_KEY = 'host-namespace';
 
-/** A vcluster installed by provider-helm into a host namespace of its own. */
+/**
+ * A vcluster installed by provider-helm into a host namespace of its own, which provider-kubernetes
+ * makes first: provider-helm would create it too, but never delete it.
+ */
 export const vcluster: ClusterBackend<VclusterSettings> = {
   parseSettings(raw, field) {
     const settings = read.object(raw, field);
-    const versions = read.optionalObject(
-      settings.kubernetesVersions,
-      `${field}.kubernetesVersions`,
-    );
-    const kubernetesVersions: Record<string, JsonObject> = {};
-    for (const [version, values] of Object.entries(versions)) {
-      kubernetesVersions[version] = read.object(values, `${field}.kubernetesVersions.${version}`);
+    const versionsField = `${field}.kubernetesVersions`;
+    const versions = read.optionalObject(settings.kubernetesVersions, versionsField);
+    const offered = Object.keys(versions);
+    if (offered.length > limits.kubernetesVersions) {
+      throw new FieldError(
+        versionsField,
+        `${offered.length} versions; at most ${limits.kubernetesVersions}`,
+      );
     }
+    const kubernetesVersions = new Map<string, JsonObject>();
+    for (const version of offered) {
+      const versionField = fieldPath(versionsField, version);
+      if (!KUBERNETES_VERSION.test(version)) {
+        throw new FieldError(versionField, 'is not a Kubernetes minor version such as "1.33"');
+      }
+      kubernetesVersions.set(version, readValues(versions[version], versionField));
+    }
+    const providerConfigName = (key: string) =>
+      read.optionalString(settings[key], `${field}.${key}`) ?? 'default';
     const parsed: VclusterSettings = {
       chart: parseChart(settings.chart, `${field}.chart`),
-      values: read.optionalObject(settings.values, `${field}.values`),
-      hostProviderConfigName:
-        read.optionalString(settings.hostProviderConfigName, `${field}.hostProviderConfigName`) ??
-        'default',
+      values: readValues(settings.values, `${field}.values`),
+      hostProviderConfigName: providerConfigName('hostProviderConfigName'),
+      hostKubernetesProviderConfigName: providerConfigName('hostKubernetesProviderConfigName'),
       kubernetesVersions,
     };
     const defaultVersion = read.optionalString(
@@ -43,10 +67,10 @@ export const vcluster: ClusterBackend<VclusterSettings> = {
       `${field}.defaultKubernetesVersion`,
     );
     if (defaultVersion !== undefined) {
-      if (!kubernetesVersions[defaultVersion]) {
+      if (!kubernetesVersions.has(defaultVersion)) {
         throw new FieldError(
           `${field}.defaultKubernetesVersion`,
-          `${JSON.stringify(defaultVersion)} is not one of ${field}.kubernetesVersions`,
+          `${quote(defaultVersion)} is not one of ${versionsField}`,
         );
       }
       parsed.defaultKubernetesVersion = defaultVersion;
@@ -55,18 +79,17 @@ export const vcluster: ClusterBackend<VclusterSettings> = {
   },
 
   render(environment, settings, placement) {
-    const { composite } = environment;
-    const hostNamespace = boundedName(['vcluster', composite.namespace ?? '', composite.name]);
+    const hostNamespace = placement.name('vcluster');
     const service = `${RELEASE_NAME}.${hostNamespace}.svc`;
     const endpoint = `https://${service}:443`;
     const version = environment.kubernetesVersion ?? settings.defaultKubernetesVersion;
     let versionValues: JsonObject = {};
     if (version !== undefined) {
-      const offered = settings.kubernetesVersions[version];
-      if (!isObject(offered)) {
+      const offered = settings.kubernetesVersions.get(version);
+      if (!offered) {
         throw new FieldError(
           'spec.cluster.kubernetesVersion',
-          `${JSON.stringify(version)} is not offered (offered: ${Object.keys(settings.kubernetesVersions).join(', ') || 'none'})`,
+          `${quote(version)} is not offered (offered: ${[...settings.kubernetesVersions.keys()].join(', ') || 'none'})`,
         );
       }
       versionValues = offered;
@@ -77,10 +100,11 @@ export const vcluster: ClusterBackend<VclusterSettings> = {
       controlPlane: { proxy: { extraSANs: [service] } },
     };
     const resource = helmRelease(placement, {
-      name: boundedName([placement.prefix, 'cluster']),
+      name: placement.name('cluster'),
       releaseName: RELEASE_NAME,
       chart: settings.chart,
       namespace: hostNamespace,
+      skipCreateNamespace: true,
       values: mergeValues(settings.values, versionValues, environment.clusterValues, wiring),
       providerConfig: { name: settings.hostProviderConfigName, kind: 'ClusterProviderConfig' },
       connectionDetails: [
@@ -96,8 +120,21 @@ export const vcluster: ClusterBackend<VclusterSettings> = {
       ],
       writeConnectionSecret: true,
     });
-    return version === undefined
-      ? { resource, endpoint }
-      : { resource, endpoint, kubernetesVersion: version };
+    const namespace = kubernetesObject(
+      placement,
+      hostNamespace,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: hostNamespace } },
+      { name: settings.hostKubernetesProviderConfigName, kind: 'ClusterProviderConfig' },
+    );
+    return {
+      resource,
+      endpoint,
+      ...(version === undefined ? {} : { kubernetesVersion: version }),
+      prerequisite: {
+        key: HOST_NAMESPACE_KEY,
+        description: `the host namespace ${hostNamespace}`,
+        resource: namespace,
+      },
+    };
   },
 };

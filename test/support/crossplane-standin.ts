@@ -85,6 +85,7 @@ const COMPOSED_KINDS = [
   ['helm.crossplane.io/v1beta1', 'ProviderConfig'],
   ['kubernetes.crossplane.io/v1alpha1', 'ProviderConfig'],
   ['apiextensions.crossplane.io/v1beta1', 'Usage'],
+  ['kubernetes.crossplane.io/v1alpha2', 'Object'],
 ] as const;
 
 export class CrossplaneStandIn {

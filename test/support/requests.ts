@@ -23,6 +23,8 @@ export interface ObservedOptions {
   reason?: string;
   syncedError?: string;
   connectionDetails?: Record<string, Buffer>;
+  /** The observed resource's spec, as Crossplane passes it back. */
+  spec?: Obj;
 }
 
 /** An observed composed resource with Crossplane-style conditions. */
@@ -44,7 +46,12 @@ export function observedResource(kind: string, options: ObservedOptions = {}) {
     });
   }
   return {
-    resource: { apiVersion: 'helm.crossplane.io/v1beta1', kind, status: { conditions } },
+    resource: {
+      apiVersion: 'helm.crossplane.io/v1beta1',
+      kind,
+      ...(options.spec ? { spec: options.spec } : {}),
+      status: { conditions },
+    },
     connectionDetails: options.connectionDetails ?? {},
     ready: Ready.READY_UNSPECIFIED,
   };
