@@ -11,6 +11,7 @@ import type { Catalog, Chart } from './catalog.js';
 import { checkAllowed } from './allowed-values.js';
 import { backends } from './backends/index.js';
 import { limits } from './limits.js';
+import { parseSink } from '../common/sink.js';
 import { readValues } from './values.js';
 
 /** The XR an environment is rendered for; namespace is set only for Crossplane v2 namespaced XRs. */
@@ -111,7 +112,7 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
   }
   if (spec.events !== undefined) {
     const events = read.object(spec.events, 'spec.events');
-    if (events.sink !== undefined) checkUri(events.sink, 'spec.events.sink');
+    if (events.sink !== undefined) checkSink(events.sink, 'spec.events.sink');
   }
   return environment;
 }
@@ -199,15 +200,8 @@ function expiry(created: string, ttl: number): string {
   return expires.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function checkUri(value: unknown, field: string): void {
-  const text = read.string(value, field, limits.sinkLength);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new FieldError(field, `${quote(text)} is not an absolute URI`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new FieldError(field, `${quote(text)} must use http or https`);
-  }
+/** The same check the bridge makes before it sends anything to a claim's sink. */
+function checkSink(value: unknown, field: string): void {
+  const checked = parseSink(read.string(value, field, limits.sinkLength));
+  if (!checked.ok) throw new FieldError(field, checked.problem);
 }

@@ -888,7 +888,18 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string |
   badClaim(
     'a sink that is not a URI',
     { events: { sink: 'broker' } },
-    'spec.events.sink: "broker" is not an absolute URI',
+    'spec.events.sink: "broker" is not an absolute URL with a valid host and port',
+  ),
+  // Both pass the XRD's `^https?://` pattern; the bridge could never send to either.
+  badClaim(
+    'a sink without a host',
+    { events: { sink: 'http://' } },
+    'spec.events.sink: "http://" is not an absolute URL with a valid host and port',
+  ),
+  badClaim(
+    'a sink with a port out of range',
+    { events: { sink: 'http://x:99999/' } },
+    'spec.events.sink: "http://x:99999/" is not an absolute URL with a valid host and port',
   ),
   badClaim(
     'a sink longer than the XRD allows, not echoed whole',
