@@ -4,9 +4,10 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { admissionLimits, type AdmissionLimits } from '../../function/admission.js';
 import { runFunction } from '../../function/run-function.js';
-import { startFunctionServer } from '../../function/server.js';
+import { startFunctionServer, type RunFunction } from '../../function/server.js';
 
 export interface FunctionClient {
   call(req: RunFunctionRequest): Promise<RunFunctionResponse>;
@@ -64,19 +65,27 @@ export function connectFunction(
   };
 }
 
-/** Starts the real function server on a free loopback port and connects a client to it. */
+/**
+ * Starts the function server on a free loopback port and connects a client to it: the real
+ * RunFunction, unless the test brings its own.
+ */
 export async function startFunction(
   options: {
     serverCredentials?: grpc.ServerCredentials;
     clientCredentials?: grpc.ChannelCredentials;
     maxRecvMessageBytes?: number;
+    run?: RunFunction;
+    admission?: AdmissionLimits;
+    logger?: Logger;
   } = {},
 ): Promise<RunningFunction> {
-  const { server, port } = await startFunctionServer((req) => runFunction(req), {
+  const maxRecvMessageBytes = options.maxRecvMessageBytes ?? 4 * 1024 * 1024;
+  const { server, port } = await startFunctionServer(options.run ?? ((req) => runFunction(req)), {
     address: '127.0.0.1:0',
     credentials: options.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
-    maxRecvMessageBytes: options.maxRecvMessageBytes ?? 4 * 1024 * 1024,
-    logger: pino({ level: 'silent' }),
+    maxRecvMessageBytes,
+    admission: options.admission ?? admissionLimits(2 ** 31, maxRecvMessageBytes),
+    logger: options.logger ?? pino({ level: 'silent' }),
   });
   const address = `127.0.0.1:${port}`;
   const client = connectFunction(
