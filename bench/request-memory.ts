@@ -7,7 +7,6 @@
  * (a young generation large enough that no collection runs inside a step: the figure after each
  * step, before collecting, includes that step's garbage, so it bounds the peak from above).
  */
-import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { pino } from 'pino';
 import { runFunction } from '../function/run-function.js';
 import {
@@ -15,8 +14,7 @@ import {
   encodeRunFunctionRequest,
   encodeRunFunctionResponse,
 } from '../function/codec/messages.js';
-import { fitShape, SHAPES, type Shape } from '../test/support/big-values.js';
-import { benchRequest } from './function.js';
+import { fitShape, requestCarrying, SHAPES, type Shape } from '../test/support/big-values.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
@@ -24,23 +22,15 @@ const MiB = 1024 * 1024;
 const LIMIT = 4 * MiB;
 const logger = pino({ level: 'silent' });
 
-/** A one-tool request whose tool values carry `value`, which the function passes to the Release. */
-function requestWith(value: unknown): RunFunctionRequest {
-  const req = benchRequest(1);
-  const spec = req.observed!.composite!.resource!.spec as { tools: { values: object }[] };
-  spec.tools[0]!.values = { big: value };
-  return req;
-}
-
 const heap = () => process.memoryUsage().heapUsed;
-const size = (value: unknown) => encodeRunFunctionRequest(requestWith(value)).length;
+const size = (value: unknown) => encodeRunFunctionRequest(requestCarrying(value)).length;
 
 console.log(
   'shape: request MiB; heap MiB after decode, runFunction, encode (peak per MiB of request)',
 );
 let worst = 0;
 for (const shape of Object.keys(SHAPES) as Shape[]) {
-  const bytes = encodeRunFunctionRequest(requestWith(fitShape(shape, LIMIT - 64 * 1024, size)));
+  const bytes = encodeRunFunctionRequest(requestCarrying(fitShape(shape, LIMIT - 64 * 1024, size)));
   gc();
   const base = heap();
   const req = decodeRunFunctionRequest(bytes);

@@ -10,7 +10,7 @@ const INITIAL_FRAMES = 64;
 export class Frames {
   depth = -1;
   kinds = new Uint8Array(INITIAL_FRAMES);
-  offsets = new Float64Array(INITIAL_FRAMES);
+  offsets = new Uint32Array(INITIAL_FRAMES);
   counters = new Uint32Array(INITIAL_FRAMES);
   slots: unknown[] = [];
   keys: unknown[] = [];
@@ -46,7 +46,7 @@ export class Frames {
 
   protected resize(size: number): void {
     this.kinds = resized(this.kinds, new Uint8Array(size));
-    this.offsets = resized(this.offsets, new Float64Array(size));
+    this.offsets = resized(this.offsets, new Uint32Array(size));
     this.counters = resized(this.counters, new Uint32Array(size));
   }
 }

@@ -7,8 +7,15 @@ export const WIRE_GROUP_START = 3;
 export const WIRE_GROUP_END = 4;
 export const WIRE_FIXED32 = 5;
 
-/** Strings up to this length are checked for ASCII in JS, which beats the UTF-8 decoder. */
+/** ASCII strings up to this length are read in JS, and remembered (see `recent`). */
 const SHORT_STRING = 32;
+/**
+ * Short ASCII strings read before, by a hash of their bytes: the same keys and many of the same
+ * values come in every request, and returning the string read before costs less than making a
+ * new one (and much less garbage). A collision just replaces the entry.
+ */
+const recent: (string | undefined)[] = new Array<string | undefined>(4096).fill(undefined);
+const RECENT_MASK = recent.length - 1;
 
 /** Reads protobuf wire format from a buffer; every read checks its bounds. */
 export class Reader {
@@ -119,9 +126,22 @@ export class Reader {
     this.pos = end;
     const buf = this.buf;
     if (length <= SHORT_STRING) {
+      let hash = length;
       let i = start;
-      while (i < end && buf[i]! < 0x80) i++;
-      if (i === end) return buf.toString('latin1', start, end);
+      for (; i < end; i++) {
+        const byte = buf[i]!;
+        if (byte >= 0x80) break;
+        hash = Math.imul(hash ^ byte, 0x01000193);
+      }
+      if (i === end) {
+        const slot = (hash ^ (hash >>> 15)) & RECENT_MASK;
+        const seen = recent[slot];
+        if (seen !== undefined && seen.length === length && sameAscii(seen, buf, start))
+          return seen;
+        const text = buf.toString('latin1', start, end);
+        recent[slot] = text;
+        return text;
+      }
     }
     return buf.toString('utf8', start, end);
   }
@@ -169,4 +189,9 @@ export class Reader {
     if (limit - this.pos < count) throw new DecodeError(`truncated field at byte ${this.pos}`);
     this.pos += count;
   }
+}
+
+function sameAscii(text: string, buf: Buffer, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
 }

@@ -1,3 +1,6 @@
+import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { benchRequest } from '../../bench/function.js';
+
 /** Values at the limits: nested far deeper than any recursion could follow, or very long. */
 
 /** `depth` lists, each holding the next; the innermost holds "leaf". */
@@ -48,4 +51,15 @@ export function fitShape(shape: Shape, bytes: number, size: (value: unknown) => 
     n = Math.max(1, Math.floor((n * bytes * 0.995) / measured));
   }
   throw new Error(`no ${shape} value fits ${bytes} bytes`);
+}
+
+/**
+ * A one-tool request (the bench's: the cluster observed Ready) whose tool values carry `value`,
+ * which the function passes on into the tool's Release, so the response carries it too.
+ */
+export function requestCarrying(value: unknown): RunFunctionRequest {
+  const req = benchRequest(1);
+  const spec = req.observed!.composite!.resource!.spec as { tools: { values: object }[] };
+  spec.tools[0]!.values = { big: value };
+  return req;
 }
