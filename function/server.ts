@@ -98,21 +98,32 @@ export async function startFunctionServer(
  * whatever fails after that is answered with a Fatal result, on which Crossplane applies nothing.
  */
 async function answerRequest(bytes: Buffer, run: RunFunction, logger: Logger): Promise<Buffer> {
+  const answer = await respond(bytes, run);
+  // Only now, with what `respond` decoded out of reach: a failure decodes the request afresh.
+  return Buffer.isBuffer(answer) ? answer : internalError(bytes, answer, logger);
+}
+
+interface Failure {
+  what: string;
+  error: unknown;
+}
+
+async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failure> {
   const req = decodeRunFunctionRequest(bytes);
   let rsp: RunFunctionResponse;
   try {
     rsp = await run(req);
   } catch (error) {
-    return internalError(bytes, 'RunFunction failed', error, logger);
+    return { what: 'RunFunction failed', error };
   }
   try {
     return encodeRunFunctionResponse(rsp);
   } catch (error) {
-    return internalError(bytes, 'cannot encode the response', error, logger);
+    return { what: 'cannot encode the response', error };
   }
 }
 
-function internalError(bytes: Buffer, what: string, error: unknown, logger: Logger): Buffer {
+function internalError(bytes: Buffer, { what, error }: Failure, logger: Logger): Buffer {
   const { message, stack } = describe(error);
   // Decoded afresh: the SDK's `to(req)` shares the request's desired state with the response,
   // so what failed may have changed it.

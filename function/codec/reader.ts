@@ -143,7 +143,12 @@ export class Reader {
         return text;
       }
     }
-    return buf.toString('utf8', start, end);
+    try {
+      return buf.toString('utf8', start, end);
+    } catch (error) {
+      // Past the longest string V8 can hold (with --max-recv-message-size raised that far).
+      throw new DecodeError(`a string of ${length} bytes at byte ${start}: ${String(error)}`);
+    }
   }
 
   /** A copy, so that a decoded request does not keep the whole received buffer alive. */
