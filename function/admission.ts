@@ -20,6 +20,12 @@ export class AbandonedError extends Error {
   override name = 'AbandonedError';
 }
 
+/**
+ * How a waiting request learns that its caller gave up: registers `withdraw`, and returns what
+ * unregisters it. Asked for only when a request has to wait.
+ */
+export type OnCancel = (withdraw: () => void) => () => void;
+
 interface Waiter {
   bytes: number;
   admit: () => void;
@@ -33,9 +39,9 @@ export class Admission {
 
   constructor(readonly limits: AdmissionLimits) {}
 
-  /** Runs `task` once `bytes` are admitted; `signal` withdraws the request while it waits. */
-  async run<T>(bytes: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.admit(bytes, signal);
+  /** Runs `task` once `bytes` are admitted; `onCancel` lets the request be withdrawn while it waits. */
+  async run<T>(bytes: number, task: () => Promise<T>, onCancel?: OnCancel): Promise<T> {
+    await this.admit(bytes, onCancel);
     try {
       return await task();
     } finally {
@@ -45,7 +51,7 @@ export class Admission {
     }
   }
 
-  private admit(bytes: number, signal: AbortSignal | undefined): Promise<void> {
+  private admit(bytes: number, onCancel: OnCancel | undefined): Promise<void> {
     if (this.waiting.length === 0 && this.fits(bytes)) {
       this.take(bytes);
       return Promise.resolve();
@@ -69,13 +75,13 @@ export class Admission {
         // The head may have been what held the others back.
         this.admitWaiting();
       };
+      const stopListening = onCancel?.(withdraw);
       waiter.admit = () => {
-        signal?.removeEventListener('abort', withdraw);
+        stopListening?.();
         resolve();
       };
       this.waiting.push(waiter);
       this.queued += bytes;
-      signal?.addEventListener('abort', withdraw, { once: true });
     });
   }
 

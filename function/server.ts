@@ -59,10 +59,13 @@ export async function startFunctionServer(
   const admission = new Admission(options.admission);
   const answer = (bytes: Buffer) => answerRequest(bytes, run, options.logger);
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, reply) => {
-    const cancelled = new AbortController();
-    call.once('cancelled', () => cancelled.abort());
+    // grpc-js emits 'cancelled' at the end of every call, so this listens only while waiting.
+    const onCancel = (withdraw: () => void) => {
+      call.once('cancelled', withdraw);
+      return () => call.off('cancelled', withdraw);
+    };
     admission
-      .run(call.request.length, () => answer(call.request), cancelled.signal)
+      .run(call.request.length, () => answer(call.request), onCancel)
       .then(
         (rsp) => reply(null, rsp),
         (error: unknown) => {
@@ -117,7 +120,7 @@ async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failur
     return { what: 'RunFunction failed', error };
   }
   try {
-    return encodeRunFunctionResponse(rsp);
+    return encodeRunFunctionResponse(rsp, 2 * bytes.length);
   } catch (error) {
     return { what: 'cannot encode the response', error };
   }

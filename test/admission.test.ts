@@ -22,10 +22,14 @@ describe('admission', () => {
     const admission = new Admission({ inFlightBytes: 100, queuedBytes: 100 });
     const started: string[] = [];
     const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((name) => gate(started, name));
+    let listening = 0;
     const ran = [
       admission.run(60, a!.task),
       admission.run(40, b!.task), // 100 in flight: fits
-      admission.run(50, c!.task), // queued: 50
+      admission.run(50, c!.task, () => {
+        listening++;
+        return () => listening--;
+      }), // queued: 50, listening for its caller to give up
       admission.run(10, d!.task), // queued behind c though it would fit: 60
     ];
     const refused = admission.run(50, e!.task); // 110 would wait: refused
@@ -33,10 +37,12 @@ describe('admission', () => {
     await expect(refused).rejects.toThrow(/^the function is busy: .* retry later$/);
     await settle();
     expect(started).toEqual(['a', 'b']);
+    expect(listening).toBe(1);
 
     a!.open(); // 40 in flight: c (50) fits, then d (10)
     await settle();
     expect(started).toEqual(['a', 'b', 'c', 'd']);
+    expect(listening).toBe(0); // admitted: no longer waiting
     for (const g of [b, c, d]) g!.open();
     expect(await Promise.all(ran)).toEqual(['a', 'b', 'c', 'd']);
   });
@@ -60,11 +66,17 @@ describe('admission', () => {
     const started: string[] = [];
     const [a, b, c] = ['a', 'b', 'c'].map((name) => gate(started, name));
     const first = admission.run(10, a!.task);
-    const withdraw = new AbortController();
-    const withdrawn = admission.run(20, b!.task, withdraw.signal);
+    let cancel = () => {};
+    let listening = false;
+    const withdrawn = admission.run(20, b!.task, (withdraw) => {
+      cancel = withdraw;
+      listening = true;
+      return () => (listening = false);
+    });
     await expect(admission.run(10, c!.task)).rejects.toThrow(BusyError);
 
-    withdraw.abort();
+    expect(listening).toBe(true);
+    cancel();
     await expect(withdrawn).rejects.toThrow(AbandonedError);
     const third = admission.run(10, c!.task); // fits the queue now
     a!.open();

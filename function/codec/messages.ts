@@ -132,8 +132,12 @@ export function decodeRunFunctionResponse(bytes: Uint8Array): RunFunctionRespons
   return decodeRoot(RunFunctionResponseType, bytes) as unknown as RunFunctionResponse;
 }
 
-export function encodeRunFunctionResponse(rsp: RunFunctionResponse): Buffer {
-  return encodeRoot(RunFunctionResponseType, rsp);
+/** `expectedBytes` sizes the first buffer; a response is often about twice its request. */
+export function encodeRunFunctionResponse(
+  rsp: RunFunctionResponse,
+  expectedBytes?: number,
+): Buffer {
+  return encodeRoot(RunFunctionResponseType, rsp, expectedBytes);
 }
 
 export function encodeRunFunctionRequest(req: RunFunctionRequest): Buffer {
@@ -235,8 +239,8 @@ function decodeMapEntry(field: Field, target: JsonObject, reader: Reader, limit:
 
 const KEY_TAG = (1 << 3) | WIRE_LEN;
 
-function encodeRoot(type: MessageType, value: unknown): Buffer {
-  const writer = new Writer();
+function encodeRoot(type: MessageType, value: unknown, expectedBytes?: number): Buffer {
+  const writer = new Writer(expectedBytes);
   encodeMessage(type, writer, expectMessage(value));
   return writer.finish();
 }

@@ -1,3 +1,5 @@
+/** The first buffer's size, at least: growing copies what was written. */
+const MIN_BUFFER = 64 * 1024;
 /** Strings up to this length are written by a JS loop while they are ASCII. */
 const SHORT_STRING = 64;
 
@@ -11,9 +13,10 @@ export class Writer {
   /** The content is buf[pos, buf.length). */
   private pos: number;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
-    this.pos = initialBytes;
+  constructor(expectedBytes = 0) {
+    const size = Math.max(MIN_BUFFER, expectedBytes);
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = size;
   }
 
   /** Bytes written so far; a message's length is the difference of two readings. */
