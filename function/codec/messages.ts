@@ -15,8 +15,8 @@ import { decodeStruct, setOwn, type JsonObject } from './struct-decoder.js';
 import { encodeStruct } from './struct-encoder.js';
 import { Writer } from './writer.js';
 
-type Scalar = 'string' | 'enum' | 'int32' | 'int64' | 'bytes' | 'struct';
-type Kind = Scalar | MessageType;
+type Scalar = 'string' | 'enum' | 'int32' | 'int64';
+type Kind = Scalar | 'bytes' | 'struct' | MessageType;
 /**
  * implicit: a proto3 scalar, left out when it has its default. optional: present when defined
  * (`optional` scalars and every message). repeated: packed for enums. map: keyed by string.
@@ -29,6 +29,8 @@ interface Field {
   label: Label;
   /** The field's tag as written; a map's value and a packed enum are length-delimited. */
   tag: number;
+  /** A map's: its entries' value field's tag. */
+  valueTag: number;
 }
 
 interface MessageType {
@@ -53,7 +55,13 @@ function message(specs: Record<string, FieldSpec>): MessageType {
   const type: MessageType = { fields: [], byNumber: [], template: {}, containers: [] };
   for (const [name, [no, kind, label]] of Object.entries(specs)) {
     const wire = label === 'implicit' || label === 'optional' ? wireType(kind) : WIRE_LEN;
-    const field: Field = { name, kind, label, tag: (no << 3) | wire };
+    const field: Field = {
+      name,
+      kind,
+      label,
+      tag: (no << 3) | wire,
+      valueTag: (2 << 3) | wireType(kind),
+    };
     type.fields.push(field);
     type.byNumber[no] = field;
     if (label === 'map' || label === 'repeated') type.containers.push(field);
@@ -217,14 +225,13 @@ function decodeValue(kind: Kind, reader: Reader, end: number): unknown {
 
 function decodeMapEntry(field: Field, target: JsonObject, reader: Reader, limit: number): void {
   const end = reader.delimited(limit);
-  const valueTag = (2 << 3) | wireType(field.kind);
   let key = '';
   let value: unknown;
   try {
     while (reader.pos < end) {
       const tag = reader.tag();
       if (tag === KEY_TAG) key = reader.string(end);
-      else if (tag === valueTag) value = decodeValue(field.kind, reader, end);
+      else if (tag === field.valueTag) value = decodeValue(field.kind, reader, end);
       else reader.skip(tag, end);
     }
   } catch (error) {
@@ -309,7 +316,6 @@ function encodeRepeated(field: Field, writer: Writer, value: unknown): void {
 function encodeMap(field: Field, writer: Writer, value: unknown): void {
   const entries = expectMessage(value);
   const keys = Object.keys(entries);
-  const valueTag = (2 << 3) | wireType(field.kind);
   for (let i = keys.length - 1; i >= 0; i--) {
     const key = keys[i]!;
     const entry = entries[key];
@@ -317,7 +323,7 @@ function encodeMap(field: Field, writer: Writer, value: unknown): void {
     try {
       if (!isEmptyMapValue(field.kind, entry)) {
         encodeValue(field.kind, writer, entry);
-        writer.byte(valueTag);
+        writer.byte(field.valueTag);
       }
     } catch (error) {
       throw within(error, keySegment(key));

@@ -1,11 +1,11 @@
 import { DecodeError } from './errors.js';
 
 export const WIRE_VARINT = 0;
-export const WIRE_FIXED64 = 1;
+const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
-export const WIRE_GROUP_START = 3;
-export const WIRE_GROUP_END = 4;
-export const WIRE_FIXED32 = 5;
+const WIRE_GROUP_START = 3;
+const WIRE_GROUP_END = 4;
+const WIRE_FIXED32 = 5;
 
 /** ASCII strings up to this length are read in JS, and remembered (see `recent`). */
 const SHORT_STRING = 32;
