@@ -1,11 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
+  Severity,
+  Target,
+  to,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
-import { fatalResponse } from './run-function.js';
+import { AbandonedError, Admission, BusyError, type AdmissionLimits } from './admission.js';
+import { DecodeError } from './codec/errors.js';
+import { decodeRunFunctionRequest, encodeRunFunctionResponse } from './codec/messages.js';
 
 export type RunFunction = (req: RunFunctionRequest) => Promise<RunFunctionResponse>;
 
@@ -14,16 +19,34 @@ export interface FunctionServerOptions {
   address: string;
   credentials: grpc.ServerCredentials;
   maxRecvMessageBytes: number;
+  admission: AdmissionLimits;
   logger: Logger;
 }
 
-/** The same service under the v1beta1 package, which Crossplane up to 1.16 calls. */
-const v1beta1Service: typeof FunctionRunnerServiceService = {
-  runFunction: {
-    ...FunctionRunnerServiceService.runFunction,
-    path: '/apiextensions.fn.proto.v1beta1.FunctionRunnerService/RunFunction',
-  },
-} as unknown as typeof FunctionRunnerServiceService;
+/** The reason of the Fatal result that answers a failure of the function itself. */
+export const INTERNAL_ERROR_REASON = 'InternalError';
+
+const V1_PATH = FunctionRunnerServiceService.runFunction.path;
+
+/**
+ * RunFunction with the request and response as protobuf bytes: the handler decodes a request
+ * only once it is admitted (until then it is a Buffer) and encodes the response itself, so that
+ * a response that cannot be encoded still becomes a Fatal result rather than a gRPC error.
+ */
+function bytesService(path: string): grpc.ServiceDefinition {
+  const bytes = (message: Buffer) => message;
+  return {
+    runFunction: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: bytes,
+      requestDeserialize: bytes,
+      responseSerialize: bytes,
+      responseDeserialize: bytes,
+    },
+  };
+}
 
 /** Starts a gRPC server that answers RunFunction on both proto packages; resolves once bound. */
 export async function startFunctionServer(
@@ -33,22 +56,113 @@ export async function startFunctionServer(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxRecvMessageBytes,
   });
-  const handler: grpc.handleUnaryCall<RunFunctionRequest, RunFunctionResponse> = (call, reply) => {
-    run(call.request)
-      .catch((error: unknown) => {
-        options.logger.error({ err: error }, 'RunFunction threw');
-        return fatalResponse(call.request, `internal error: ${String(error)}`);
-      })
-      .then((rsp) => reply(null, rsp));
+  const admission = new Admission(options.admission);
+  const answer = (bytes: Buffer) => answerRequest(bytes, run, options.logger);
+  const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, reply) => {
+    // grpc-js emits 'cancelled' at the end of every call, so this listens only while waiting.
+    const onCancel = (withdraw: () => void) => {
+      call.once('cancelled', withdraw);
+      return () => call.off('cancelled', withdraw);
+    };
+    admission
+      .run(call.request.length, () => answer(call.request), onCancel)
+      .then(
+        (rsp) => reply(null, rsp),
+        (error: unknown) => {
+          if (error instanceof AbandonedError) return;
+          if (error instanceof BusyError) {
+            reply({ code: grpc.status.RESOURCE_EXHAUSTED, details: error.message });
+          } else if (error instanceof DecodeError) {
+            reply({
+              code: grpc.status.INVALID_ARGUMENT,
+              details: `cannot decode the RunFunctionRequest: ${error.message}`,
+            });
+          } else {
+            // Unreachable unless the decoder itself is broken: everything after decoding answers.
+            options.logger.error({ error: describe(error) }, 'RunFunction could not be answered');
+            reply({ code: grpc.status.INTERNAL, details: 'internal error' });
+          }
+        },
+      );
   };
-  server.addService(FunctionRunnerServiceService, { runFunction: handler });
-  server.addService(v1beta1Service, { runFunction: handler });
+  server.addService(bytesService(V1_PATH), { runFunction: handler });
+  // Crossplane up to 1.16 calls the same service under the v1beta1 package.
+  server.addService(bytesService(V1_PATH.replace('.v1.', '.v1beta1.')), { runFunction: handler });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.address, options.credentials, (error, boundPort) =>
       error ? reject(error) : resolve(boundPort),
     );
   });
   return { server, port };
+}
+
+/**
+ * Decodes, runs and encodes one request. Only undecodable bytes are an error (a DecodeError);
+ * whatever fails after that is answered with a Fatal result, on which Crossplane applies nothing.
+ */
+async function answerRequest(bytes: Buffer, run: RunFunction, logger: Logger): Promise<Buffer> {
+  const answer = await respond(bytes, run);
+  // Only now, with what `respond` decoded out of reach: a failure decodes the request afresh.
+  return Buffer.isBuffer(answer) ? answer : internalError(bytes, answer, logger);
+}
+
+interface Failure {
+  what: string;
+  error: unknown;
+}
+
+async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failure> {
+  const req = decodeRunFunctionRequest(bytes);
+  let rsp: RunFunctionResponse;
+  try {
+    rsp = await run(req);
+  } catch (error) {
+    return { what: 'RunFunction failed', error };
+  }
+  try {
+    return encodeRunFunctionResponse(rsp, 2 * bytes.length);
+  } catch (error) {
+    return { what: 'cannot encode the response', error };
+  }
+}
+
+function internalError(bytes: Buffer, { what, error }: Failure, logger: Logger): Buffer {
+  const { message, stack } = describe(error);
+  // Decoded afresh: the SDK's `to(req)` shares the request's desired state with the response,
+  // so what failed may have changed it.
+  const req = decodeRunFunctionRequest(bytes);
+  logger.error({ tag: req.meta?.tag, error: message, stack }, what);
+  return encodeRunFunctionResponse(
+    internalErrorResponse(req, `internal error: ${what}: ${message}`),
+  );
+}
+
+/** A Fatal answer for a failure of the function itself; the desired state passes through. */
+export function internalErrorResponse(
+  req: RunFunctionRequest,
+  message: string,
+): RunFunctionResponse {
+  const rsp = to(req);
+  rsp.results = [
+    {
+      severity: Severity.SEVERITY_FATAL,
+      message,
+      reason: INTERNAL_ERROR_REASON,
+      // The platform team's to fix, not the claim's owner.
+      target: Target.TARGET_COMPOSITE,
+    },
+  ];
+  return rsp;
+}
+
+/** What was thrown, as text; whatever it is (a getter that throws included), this does not throw. */
+function describe(error: unknown): { message: string; stack?: string } {
+  try {
+    if (error instanceof Error) return { message: error.message || error.name, stack: error.stack };
+    return { message: `${typeof error} ${String(error)}` };
+  } catch {
+    return { message: `an unprintable ${typeof error}` };
+  }
 }
 
 /**

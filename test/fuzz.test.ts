@@ -15,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_NODE_FLAGS } from '../bench/function.js';
 import { runFunction } from '../function/run-function.js';
 import { freePort } from './controlplane/controlplane.js';
-import { connectFunction, type FunctionClient } from './support/function-server.js';
+import {
+  decodeRunFunctionRequest,
+  decodeRunFunctionResponse,
+  encodeRunFunctionRequest,
+} from '../function/codec/messages.js';
+import { BYTES, connectFunction, type FunctionClient } from './support/function-server.js';
 import {
   chainCatalog,
   generate,
@@ -36,38 +41,51 @@ const GRPC_REQUESTS = 10_000;
 const GRPC_BUDGET_MS = 45_000;
 const MiB = 1024 * 1024;
 
-/** A request, and what the SDK's current decoder makes of it; undefined where it refuses it. */
+/** A request's bytes as sent, and the request the server decodes from them. */
 interface Sendable {
-  req: RunFunctionRequest;
-  decoded?: RunFunctionRequest;
+  bytes: Buffer;
+  decoded: RunFunctionRequest;
 }
 
-/** Undefined for a request this client cannot encode (its encoder recurses: 100,000 levels). */
+/**
+ * The request on the wire: our encoder writes any depth but refuses shapes a protobuf Struct cannot
+ * hold (say, a list as the input); the SDK's writes those as it would send them, if not too deep.
+ * Undefined when neither can: no client could send it.
+ */
 function sendable(parts: Parts): Sendable | undefined {
   const req = toRequest(parts);
-  let bytes: Uint8Array;
+  let bytes: Buffer;
   try {
-    bytes = RunFunctionRequest.encode(req).finish();
+    bytes = encodeRunFunctionRequest(req);
   } catch {
-    return undefined;
+    try {
+      bytes = Buffer.from(RunFunctionRequest.encode(req).finish());
+    } catch {
+      return undefined;
+    }
   }
+  return { bytes, decoded: decodeRunFunctionRequest(bytes) };
+}
+
+/** Whether the SDK's own decoder (what this function used before its codec) can read it. */
+function sdkDecodes(bytes: Buffer): boolean {
   try {
-    return { req, decoded: RunFunctionRequest.decode(bytes) };
+    RunFunctionRequest.decode(bytes);
+    return true;
   } catch {
-    // Nested deeper than the decoder's recursion limit (about 30 levels of values).
-    return { req };
+    return false;
   }
 }
 
-/** `count` requests the current decoder takes (or refuses): the fixed ones first, then generated. */
-function requests(seed: number, count: number, decodable: boolean): () => Sendable | undefined {
+/** `count` requests, the fixed ones first, then generated; those the SDK could or could not read. */
+function requests(seed: number, count: number, sdkReadable: boolean): () => Sendable | undefined {
   const random = new Random(seed);
   const fixed = fixedParts();
   let produced = 0;
   return () => {
     while (produced < count) {
       const item = sendable(fixed.shift() ?? generate(random, catalog));
-      if (item && Boolean(item.decoded) === decodable) {
+      if (item && sdkDecodes(item.bytes) === sdkReadable) {
         produced++;
         return item;
       }
@@ -146,7 +164,7 @@ describe('hostile requests in-process', () => {
 
 describe('hostile requests over gRPC, against the bundle under the image heap flags', () => {
   let child: ChildProcess;
-  let client: FunctionClient;
+  let client: FunctionClient<Buffer, Buffer>;
   let output = '';
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
@@ -171,11 +189,18 @@ describe('hostile requests over gRPC, against the bundle under the image heap fl
         clearInterval(poll);
       }, 20);
     });
-    client = connectFunction(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), 'v1', {
-      'grpc.max_send_message_length': 64 * MiB,
-      'grpc.max_receive_message_length': 64 * MiB,
-    });
-    await client.call(toRequest(largeParts(catalog, 10)));
+    // Bytes both ways: the SDK's codec can neither write nor read the deepest requests.
+    client = connectFunction(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+      'v1',
+      {
+        'grpc.max_send_message_length': 64 * MiB,
+        'grpc.max_receive_message_length': 64 * MiB,
+      },
+      BYTES,
+    );
+    await client.call(sendable(largeParts(catalog, 10))!.bytes);
   });
 
   afterAll(async () => {
@@ -198,16 +223,16 @@ describe('hostile requests over gRPC, against the bundle under the image heap fl
       while (Date.now() - started < budgetMs) {
         const item = source();
         if (!item) return;
-        const { req, decoded } = item;
+        const { bytes, decoded } = item;
         let rsp: RunFunctionResponse;
         try {
-          rsp = await client.call(req);
+          rsp = decodeRunFunctionResponse(await client.call(bytes));
         } catch (error) {
           verdicts.push({ fatal: false, problems: [`gRPC error: ${String(error).slice(0, 200)}`] });
           continue;
         }
-        // Checked against what the server saw: the request through the same codec.
-        verdicts.push(verdict(decoded ?? req, rsp));
+        // Checked against what the server saw: the request as decoded from the same bytes.
+        verdicts.push(verdict(decoded, rsp));
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -222,9 +247,8 @@ describe('hostile requests over gRPC, against the bundle under the image heap fl
     expect(exit, output).toBeUndefined();
   }, 120_000);
 
-  // The SDK's decoder answers INTERNAL for Structs nested beyond ~30 levels. The new codec (server
-  // side, another branch) decodes any depth; when it lands this holds: remove `.fails`.
-  it.fails('answer requests with values nested beyond what the current decoder takes', async () => {
+  // The SDK's decoder answered INTERNAL for Structs nested beyond ~30 levels; ours takes any depth.
+  it('answer requests the SDK decoder could not read (values nested beyond ~30 levels)', async () => {
     const summary = await send(requests(0xdee9, 50, false));
     console.log('fuzz over gRPC, deep values:', JSON.stringify(summary));
     expect(summary.problems).toEqual([]);
@@ -232,7 +256,9 @@ describe('hostile requests over gRPC, against the bundle under the image heap fl
 
   it('leave the process alive and answering', async () => {
     expect(exit, output).toBeUndefined();
-    const rsp = await client.call(toRequest(largeParts(catalog, 10)));
+    const rsp = decodeRunFunctionResponse(
+      await client.call(sendable(largeParts(catalog, 10))!.bytes),
+    );
     expect(rsp.desired?.resources).toHaveProperty('host-namespace');
   });
 });

@@ -1,29 +1,49 @@
 import { spawn } from 'node:child_process';
+import { IMAGE_NODE_FLAGS } from '../../bench/function.js';
 import { freePort } from '../controlplane/controlplane.js';
 
-/** Starts the built entrypoint, as the package's image does. */
-export function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['dist/bundle/function/main.mjs', ...args], {
+export { IMAGE_NODE_FLAGS };
+
+/** Starts the built entrypoint, as the package's image does (`nodeFlags` as its entrypoint's). */
+export function startMain(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []) {
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/bundle/function/main.mjs', ...args], {
     env: { ...process.env, ...env },
   });
   let output = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
+  let waiters: { text: string; resolve: () => void; reject: (error: Error) => void }[] = [];
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
     for (const waiter of waiters.filter((w) => output.includes(w.text))) waiter.resolve();
+    waiters = waiters.filter((w) => !output.includes(w.text));
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, output })),
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    output: string;
+  }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      for (const waiter of waiters) {
+        waiter.reject(
+          new Error(`exited (${code ?? signal}) before printing ${waiter.text}:\n${output}`),
+        );
+      }
+      waiters = [];
+      resolve({ code, signal, output });
+    }),
   );
   return {
     child,
     exited,
+    output: () => output,
+    /** Resolves once the process has printed `text`; rejects if it exits first. */
     printed: (text: string) =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         if (output.includes(text)) resolve();
-        else waiters.push({ text, resolve });
+        else if (child.exitCode !== null || child.signalCode !== null) {
+          reject(new Error(`exited before printing ${text}:\n${output}`));
+        } else waiters.push({ text, resolve, reject });
       }),
   };
 }

@@ -4,12 +4,39 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { admissionLimits, type AdmissionLimits } from '../../function/admission.js';
+import {
+  decodeRunFunctionResponse,
+  encodeRunFunctionRequest,
+} from '../../function/codec/messages.js';
 import { runFunction } from '../../function/run-function.js';
-import { startFunctionServer } from '../../function/server.js';
+import { startFunctionServer, type RunFunction } from '../../function/server.js';
 
-export interface FunctionClient {
-  call(req: RunFunctionRequest): Promise<RunFunctionResponse>;
+/** How a client writes requests and reads responses. */
+export interface ClientCodec<Req, Rsp> {
+  serialize(req: Req): Buffer;
+  deserialize(bytes: Buffer): Rsp;
+}
+
+/** The SDK's generated codec: what the server is checked against. */
+export const SDK_CODEC: ClientCodec<RunFunctionRequest, RunFunctionResponse> = {
+  serialize: FunctionRunnerServiceService.runFunction.requestSerialize,
+  deserialize: FunctionRunnerServiceService.runFunction.responseDeserialize,
+};
+/** Ours, for messages deeper than the SDK can encode or decode. */
+export const OWN_CODEC: ClientCodec<RunFunctionRequest, RunFunctionResponse> = {
+  serialize: encodeRunFunctionRequest,
+  deserialize: decodeRunFunctionResponse,
+};
+/** Protobuf bytes as they are, for requests no codec would write. */
+export const BYTES: ClientCodec<Buffer, Buffer> = {
+  serialize: (bytes) => bytes,
+  deserialize: (bytes) => bytes,
+};
+
+export interface FunctionClient<Req = RunFunctionRequest, Rsp = RunFunctionResponse> {
+  call(req: Req, timeoutMs?: number): Promise<Rsp>;
   close(): void;
 }
 
@@ -18,45 +45,54 @@ export interface RunningFunction extends FunctionClient {
   stop(): Promise<void>;
 }
 
-type RunFunctionClient = grpc.Client & {
+type RunFunctionClient<Req, Rsp> = grpc.Client & {
   runFunction(
-    req: RunFunctionRequest,
+    req: Req,
     options: grpc.CallOptions,
-    callback: (error: grpc.ServiceError | null, rsp: RunFunctionResponse) => void,
+    callback: (error: grpc.ServiceError | null, rsp: Rsp) => void,
   ): void;
 };
 
+const serverSideOnly = () => {
+  throw new Error('a client neither reads requests nor writes responses');
+};
+
 /** A RunFunction client for the given proto package (Crossplane ≤ 1.16 calls v1beta1). */
-export function connectFunction(
+export function connectFunction<Req = RunFunctionRequest, Rsp = RunFunctionResponse>(
   address: string,
   credentials: grpc.ChannelCredentials,
   protoPackage: 'v1' | 'v1beta1' = 'v1',
   options: grpc.ClientOptions = {},
-): FunctionClient {
-  // The SDK exports the service definition but not its generated client.
-  const definition = {
+  codec: ClientCodec<Req, Rsp> = SDK_CODEC as unknown as ClientCodec<Req, Rsp>,
+): FunctionClient<Req, Rsp> {
+  const definition: grpc.ServiceDefinition = {
     runFunction: {
-      ...FunctionRunnerServiceService.runFunction,
       path: `/apiextensions.fn.proto.${protoPackage}.FunctionRunnerService/RunFunction`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: codec.serialize,
+      responseDeserialize: codec.deserialize,
+      requestDeserialize: serverSideOnly,
+      responseSerialize: serverSideOnly,
     },
   };
   const Client = grpc.makeGenericClientConstructor(
-    definition as unknown as grpc.ServiceDefinition,
+    definition,
     'FunctionRunnerService',
   ) as unknown as new (
     address: string,
     credentials: grpc.ChannelCredentials,
     options: grpc.ClientOptions,
-  ) => RunFunctionClient;
+  ) => RunFunctionClient<Req, Rsp>;
   // Verify the server as "localhost" (in its certificate): TLS forbids an IP as server name.
   const client = new Client(address, credentials, {
     'grpc.ssl_target_name_override': 'localhost',
     ...options,
   });
   return {
-    call: (req) =>
+    call: (req, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
-        client.runFunction(req, { deadline: Date.now() + 10_000 }, (error, rsp) =>
+        client.runFunction(req, { deadline: Date.now() + timeoutMs }, (error, rsp) =>
           error ? reject(error) : resolve(rsp),
         );
       }),
@@ -64,19 +100,27 @@ export function connectFunction(
   };
 }
 
-/** Starts the real function server on a free loopback port and connects a client to it. */
+/**
+ * Starts the function server on a free loopback port and connects a client to it: the real
+ * RunFunction, unless the test brings its own.
+ */
 export async function startFunction(
   options: {
     serverCredentials?: grpc.ServerCredentials;
     clientCredentials?: grpc.ChannelCredentials;
     maxRecvMessageBytes?: number;
+    run?: RunFunction;
+    admission?: AdmissionLimits;
+    logger?: Logger;
   } = {},
 ): Promise<RunningFunction> {
-  const { server, port } = await startFunctionServer((req) => runFunction(req), {
+  const maxRecvMessageBytes = options.maxRecvMessageBytes ?? 4 * 1024 * 1024;
+  const { server, port } = await startFunctionServer(options.run ?? ((req) => runFunction(req)), {
     address: '127.0.0.1:0',
     credentials: options.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
-    maxRecvMessageBytes: options.maxRecvMessageBytes ?? 4 * 1024 * 1024,
-    logger: pino({ level: 'silent' }),
+    maxRecvMessageBytes,
+    admission: options.admission ?? admissionLimits(2 ** 31, maxRecvMessageBytes),
+    logger: options.logger ?? pino({ level: 'silent' }),
   });
   const address = `127.0.0.1:${port}`;
   const client = connectFunction(

@@ -1,0 +1,118 @@
+/**
+ * Plain JS values straight to google.protobuf.Struct bytes, at any nesting depth, with its own
+ * stack of frames instead of recursion; the same bytes as the SDK's `Struct.encode(Struct.wrap(…))`
+ * (which drops a `__proto__` key; this keeps it).
+ */
+import { EncodeError, keySegment } from './errors.js';
+import { Frames } from './frames.js';
+import { TAG } from './struct-tags.js';
+import type { Writer } from './writer.js';
+
+// Frames, one per container being written: slot is the container, counter its members still to
+// write (written last to first, see Writer), offset the writer's length when it began.
+/** An object; key holds its keys. */
+const STRUCT = 0;
+/** An array. */
+const LIST = 1;
+
+/** Encoding never nests (it is synchronous), so one set of frames serves every call. */
+const f = new Frames();
+
+/** Writes a Struct's fields (not its own tag and length) for `root`. */
+export function encodeStruct(writer: Writer, root: object): void {
+  const rootKeys = Object.keys(root);
+  f.push(STRUCT, writer.length, root, rootKeys, rootKeys.length);
+  try {
+    for (;;) {
+      const depth = f.depth;
+      let left = f.counters[depth]!;
+      if (left === 0) {
+        if (depth === 0) return;
+        const start = f.offsets[depth]!;
+        const kind = f.kinds[depth];
+        f.pop();
+        writer.varint(writer.length - start);
+        writer.byte(kind === STRUCT ? TAG.STRUCT : TAG.LIST);
+        wrapMember(writer, depth - 1, start);
+        continue;
+      }
+      f.counters[depth] = --left;
+      const container = f.slots[depth];
+      let value: unknown;
+      if (f.kinds[depth] === STRUCT) {
+        value = (container as Record<string, unknown>)[(f.keys[depth] as string[])[left]!];
+        // Like the SDK (and JSON), a Struct leaves undefined out; a list keeps it, as an empty Value.
+        if (value === undefined) continue;
+      } else value = (container as unknown[])[left];
+      const start = writer.length;
+      switch (typeof value) {
+        case 'string':
+          writer.string(value);
+          writer.byte(TAG.STRING);
+          break;
+        case 'number':
+          writer.double(value);
+          writer.byte(TAG.NUMBER);
+          break;
+        case 'boolean':
+          writer.bool(value);
+          writer.byte(TAG.BOOL);
+          break;
+        case 'undefined':
+          break;
+        case 'object':
+          if (value === null) {
+            writer.byte(0);
+            writer.byte(TAG.NULL);
+            break;
+          }
+          open(value, start);
+          continue;
+        default:
+          throw new EncodeError(`a ${typeof value} is not a JSON value`);
+      }
+      wrapMember(writer, depth, start);
+    }
+  } catch (error) {
+    if (error instanceof EncodeError) addPath(error);
+    throw error;
+  } finally {
+    f.reset();
+  }
+}
+
+function open(value: object, start: number): void {
+  // A container met again among its ancestors is a cycle, which would never end. The path down a
+  // cycle repeats, so comparing each level with the one at half its depth finds it (Floyd's
+  // tortoise and hare) without remembering every ancestor.
+  if (f.slots[(f.depth + 1) >>> 1] === value) throw new EncodeError('a value contains itself');
+  if (Array.isArray(value)) f.push(LIST, start, value, undefined, value.length);
+  else {
+    const keys = Object.keys(value);
+    f.push(STRUCT, start, value, keys, keys.length);
+  }
+}
+
+/** Wraps the Value written since `start` as the current member of the container at `depth`. */
+function wrapMember(writer: Writer, depth: number, start: number): void {
+  writer.varint(writer.length - start);
+  if (f.kinds[depth] === STRUCT) {
+    writer.byte(TAG.ENTRY_VALUE);
+    const key = (f.keys[depth] as string[])[f.counters[depth]!]!;
+    if (key !== '') {
+      writer.string(key);
+      writer.byte(TAG.FIRST);
+    }
+    writer.varint(writer.length - start);
+  }
+  writer.byte(TAG.FIRST);
+}
+
+function addPath(error: EncodeError): void {
+  for (let depth = f.depth; depth >= 0; depth--) {
+    const member = f.counters[depth]!;
+    error.within(
+      f.kinds[depth] === STRUCT ? keySegment((f.keys[depth] as string[])[member]!) : `[${member}]`,
+    );
+  }
+}
