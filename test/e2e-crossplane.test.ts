@@ -274,4 +274,44 @@ describe('an environment on real Crossplane, providers and Helm', () => {
     );
     figures.cleanedUpSeconds = seconds(started);
   }, 240_000);
+
+  it('has provider-kubernetes apply Objects to the host, and the namespace controller empty them', async () => {
+    // What the host-namespace Object of an environment will need.
+    const object = {
+      apiVersion: 'kubernetes.crossplane.io/v1alpha2',
+      kind: 'Object',
+      metadata: { name: 'probe-namespace' },
+      spec: {
+        forProvider: {
+          manifest: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'probe' } },
+        },
+        providerConfigRef: { name: 'default' },
+      },
+    };
+    await stack.kube.apply(object);
+    await waitFor(
+      'the Object Ready',
+      async () =>
+        conditionStatus(
+          await stack.kube.read(object.apiVersion, object.kind, object.metadata.name),
+          'Ready',
+        ) === 'True',
+      { timeoutMs: 30_000, watch: [stack.providerKubernetes] },
+    );
+    expect(await stack.kube.read('v1', 'Namespace', 'probe')).toBeDefined();
+    // Served at v1alpha1 too, through the provider's conversion webhook.
+    const old = await stack.kube.read(
+      'kubernetes.crossplane.io/v1alpha1',
+      'Object',
+      'probe-namespace',
+    );
+    expect(old?.apiVersion).toBe('kubernetes.crossplane.io/v1alpha1');
+
+    await stack.kube.delete(object.apiVersion, object.kind, object.metadata.name);
+    await waitFor(
+      'the namespace gone',
+      async () => (await stack.kube.read('v1', 'Namespace', 'probe')) === undefined,
+      { timeoutMs: 30_000, watch: [stack.providerKubernetes, stack.kubeControllerManager] },
+    );
+  }, 60_000);
 });
