@@ -87,7 +87,8 @@ afterAll(async () => {
   console.log(JSON.stringify(figures, null, 2));
   await mkdir('test-results', { recursive: true });
   await writeFile('test-results/e2e-crossplane.json', JSON.stringify(figures, null, 2));
-  await stack?.stop();
+  // XENV_KEEP_LOGS=1 keeps the processes' logs (the path is printed at boot).
+  await stack?.stop({ keepLogs: Boolean(process.env.XENV_KEEP_LOGS) });
 }, 60_000);
 
 describe('an environment on real Crossplane, providers and Helm', () => {

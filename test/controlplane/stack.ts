@@ -57,7 +57,8 @@ export interface Stack {
   processes(): { name: string; pid: number }[];
   /** Tracks a process started later (a function), so that stop() ends it first. */
   adopt(process: Process): void;
-  stop(): Promise<void>;
+  /** Stops everything; removes `dir` unless asked to keep the logs (the API servers' go). */
+  stop(options?: { keepLogs?: boolean }): Promise<void>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -143,9 +144,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...processes.map(({ name, pid }) => ({ name, pid })),
       ],
       adopt: (process) => processes.push(process),
-      stop: async () => {
+      stop: async ({ keepLogs = false } = {}) => {
         await cleanup();
-        await rm(dir, { recursive: true, force: true });
+        if (!keepLogs) await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
