@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
 import { freePort } from '../test/controlplane/controlplane.js';
+import { listening } from '../test/controlplane/processes.js';
 import { cpuSeconds, peakRssMiB } from './proc.js';
 
 const BIN = '.tools/bin';
@@ -137,17 +137,6 @@ interface Running {
   address: string;
   /** Milliseconds from spawn to the first successful RunFunction. */
   coldStartMs: number;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
 }
 
 async function start(server: Server): Promise<Running> {
