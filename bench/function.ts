@@ -45,6 +45,8 @@ function catalogue(count: number): Obj {
       chart: { repository: 'https://charts.example.org', name: `chart-${i}`, version: `1.${i}.0` },
       namespace: `ns-${i}`,
       values: { replicaCount: 1, image: { tag: `v${i}` } },
+      // The claim sets `extra` on every tool.
+      allowedValues: ['extra'],
       ...(i % 2 === 1 ? { dependsOn: [`tool-${i - 1}`] } : {}),
     })),
   };

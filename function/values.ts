@@ -3,42 +3,47 @@ import { limits } from './limits.js';
 
 /**
  * Chart values from a claim or catalogue: an object nested at most `limits.valuesDepth` levels.
- * Checked without recursion, so no input can exhaust the stack here, and every later walk over
- * values (merging, the allow-list) stays within the bound.
+ * Walked depth first with one frame per level of the current path, so neither the stack nor the
+ * heap grows with the size of the values (a 4 MiB request holds a million of them), and every
+ * later walk over values (merging, the allow-list) stays within the bound.
  */
 export function readValues(value: unknown, field: string): JsonObject {
   const values = read.optionalObject(value, field);
-  interface Node {
-    value: JsonObject | unknown[];
-    depth: number;
-    parent?: Node;
+  interface Frame {
+    container: JsonObject | unknown[];
+    /** An object's keys; lists are walked by index. */
+    keys?: string[];
+    next: number;
+    /** The key of this container in its parent. */
     key?: string | number;
   }
-  const pending: Node[] = [{ value: values, depth: 0 }];
-  for (let node = pending.pop(); node; node = pending.pop()) {
-    const keys: (string | number)[] = Array.isArray(node.value)
-      ? [...node.value.keys()]
-      : Object.keys(node.value);
-    for (const key of keys) {
-      const child = (node.value as Record<string | number, unknown>)[key];
-      if (node.depth === limits.valuesDepth) {
-        throw new FieldError(
-          fieldPath(pathOf(node), key),
-          `nested deeper than ${limits.valuesDepth} levels`,
-        );
-      }
-      if (isObject(child) || Array.isArray(child)) {
-        pending.push({ value: child, depth: node.depth + 1, parent: node, key });
-      }
+  const path: Frame[] = [{ container: values, keys: Object.keys(values), next: 0 }];
+  while (path.length > 0) {
+    const frame = path[path.length - 1]!;
+    const size = frame.keys ? frame.keys.length : (frame.container as unknown[]).length;
+    if (frame.next === size) {
+      path.pop();
+      continue;
     }
+    const key = frame.keys ? frame.keys[frame.next]! : frame.next;
+    frame.next++;
+    const child = (frame.container as Record<string | number, unknown>)[key];
+    const isList = Array.isArray(child);
+    if (!isList && !isObject(child)) continue;
+    if (path.length > limits.valuesDepth) {
+      const keys = path.slice(1).map((f) => f.key!);
+      throw new FieldError(
+        [...keys, key].reduce<string>((at, k) => fieldPath(at, k), field),
+        `nested deeper than ${limits.valuesDepth} levels`,
+      );
+    }
+    path.push(
+      isList
+        ? { container: child, next: 0, key }
+        : { container: child as JsonObject, keys: Object.keys(child), next: 0, key },
+    );
   }
   return values;
-
-  function pathOf(node: Node): string {
-    const keys: (string | number)[] = [];
-    for (let at: Node | undefined = node; at?.key !== undefined; at = at.parent) keys.push(at.key);
-    return keys.reduceRight<string>((path, key) => fieldPath(path, key), field);
-  }
 }
 
 /**
