@@ -1,26 +1,16 @@
-import {
-  DNS_LABEL,
-  FieldError,
-  describe,
-  fieldPath,
-  quote,
-  read,
-  type JsonObject,
-} from './field-error.js';
+import { DNS_LABEL } from '../common/contract.js';
+import type { JsonObject } from '../common/objects.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
-import { backends } from './backends/index.js';
+import type { BackendRegistry, ClusterBackend } from './backends/backend.js';
+import { parseChart } from './chart.js';
 import { findCycle } from './graph.js';
 import { limits } from './limits.js';
+import type { Chart } from './model.js';
+import { FieldError, describe, fieldPath, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
 
 export const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
 export const CATALOG_KIND = 'Catalog';
-
-export interface Chart {
-  repository: string;
-  name: string;
-  version: string;
-}
 
 export interface CatalogTool {
   name: string;
@@ -34,7 +24,8 @@ export interface CatalogTool {
 
 /** A cluster backend as the catalogue offers it. */
 export interface ClusterOffer {
-  /** As parsed by the backend that uses them. */
+  backend: ClusterBackend;
+  /** As `backend` parsed them. */
   settings: unknown;
   /** The values a claim may set in `spec.cluster.values`. */
   allowedValues: AllowList;
@@ -47,8 +38,11 @@ export interface Catalog {
   tools: Map<string, CatalogTool>;
 }
 
-/** Parses and validates the function input; every error names its field under `input`. */
-export function parseCatalog(input: unknown): Catalog {
+/**
+ * Parses and validates the function input, each backend's settings by `backends`; every error
+ * names its field under `input`.
+ */
+export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
   if (input === undefined || input === null) {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
@@ -76,6 +70,7 @@ export function parseCatalog(input: unknown): Catalog {
     }
     const settings = read.object(cluster[name], field);
     clusterBackends.set(name, {
+      backend,
       settings: backend.parseSettings(settings, field),
       allowedValues: parseAllowList(settings.allowedValues, `${field}.allowedValues`),
     });
@@ -111,15 +106,6 @@ export function parseCatalog(input: unknown): Catalog {
   });
   checkDependencies(tools);
   return { clusterBackends, connectionSecretNamespace, tools };
-}
-
-export function parseChart(value: unknown, field: string): Chart {
-  const chart = read.object(value, field);
-  return {
-    repository: read.string(chart.repository, `${field}.repository`),
-    name: read.string(chart.name, `${field}.name`),
-    version: read.string(chart.version, `${field}.version`),
-  };
 }
 
 function parseTool(value: unknown, field: string): CatalogTool {

@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
-import { benchRequest } from '../bench/function.js';
 import { decodeRunFunctionResponse, encodeRunFunctionRequest } from '../function/codec/messages.js';
-import { freePort } from './controlplane/controlplane.js';
+import { freePort } from './support/net.js';
 import { fitShape, requestCarrying, type Shape } from './support/big-values.js';
-import { IMAGE_NODE_FLAGS, startMain } from './support/function-binary.js';
+import { startMain } from './support/function-binary.js';
+import { IMAGE_NODE_FLAGS } from './support/image.js';
 import { BYTES, connectFunction } from './support/function-server.js';
+import { loadRequest } from './support/requests.js';
 
 const MiB = 1024 * 1024;
 /** The default --max-recv-message-size. */
@@ -77,7 +78,7 @@ describe('the largest requests, many at once', () => {
             ),
           );
           const lightCalls = [10, 50].map((tools) =>
-            light.call(benchRequest(tools), 300_000).then((rsp) => {
+            light.call(loadRequest(tools), 300_000).then((rsp) => {
               expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
               answered.light++;
             }),

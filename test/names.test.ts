@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { CLUSTER_KEY, DNS_LABEL, HOST_NAMESPACE_KEY, toolKey } from '../common/contract.js';
 import { derivedName } from '../function/names.js';
 import { placementFor } from '../function/placement.js';
 import { runFunction } from '../function/run-function.js';
@@ -7,7 +8,6 @@ import { Random } from './support/random.js';
 import { observedResource, request, shippedCatalog, xEnvironment } from './support/requests.js';
 
 type Obj = Record<string, unknown>;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A tenant's names, and what the function derives a name for: every role it uses. */
 interface Tuple {
@@ -125,8 +125,8 @@ describe('names a tenant can reach', () => {
     catalog = await shippedCatalog();
   });
   const up = () => ({
-    'host-namespace': observedResource('Object', { ready: true }),
-    cluster: observedResource('Release', { ready: true }),
+    [HOST_NAMESPACE_KEY]: observedResource('Object', { ready: true }),
+    [CLUSTER_KEY]: observedResource('Release', { ready: true }),
   });
   /** Every name the response gives the host or composes: host namespace, kubeconfig Secret, resources. */
   function namesIn(rsp: RunFunctionResponse): Set<string> {
@@ -187,6 +187,6 @@ describe('names a tenant can reach', () => {
     expect(overlap(a, ab)).toEqual([]);
     const x = await run('x', ['cluster']);
     const release = (key: string) => (x.desired!.resources[key]!.resource!.metadata as Obj).name;
-    expect(release('tool-cluster')).not.toBe(release('cluster'));
+    expect(release(toolKey('cluster'))).not.toBe(release(CLUSTER_KEY));
   });
 });
