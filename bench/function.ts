@@ -139,7 +139,7 @@ async function writeRequest(count: number, dir: string): Promise<string> {
 }
 
 /** Both must render the same composed resources and XR status before they are timed. */
-export async function sameRendering(a: string, b: string, count: number): Promise<void> {
+async function sameRendering(a: string, b: string, count: number): Promise<void> {
   const [left, right] = [a, b].map((address) =>
     connectFunction(address, grpc.credentials.createInsecure()),
   );

@@ -9,8 +9,8 @@ import type { Chart } from './model.js';
 import { FieldError, describe, fieldPath, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
 
-export const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
-export const CATALOG_KIND = 'Catalog';
+const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
+const CATALOG_KIND = 'Catalog';
 
 export interface CatalogTool {
   name: string;
@@ -32,7 +32,7 @@ export interface ClusterOffer {
 }
 
 export interface Catalog {
-  clusterBackends: Map<string, ClusterOffer>;
+  clusterOffers: Map<string, ClusterOffer>;
   /** Where connection secrets of cluster-scoped (legacy) XRs are written. */
   connectionSecretNamespace: string;
   tools: Map<string, CatalogTool>;
@@ -57,7 +57,7 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
     throw new FieldError('input.kind', `must be ${CATALOG_KIND}, got ${describe(root.kind)}`);
   }
   const cluster = read.object(root.cluster, 'input.cluster');
-  const clusterBackends = new Map<string, ClusterOffer>();
+  const clusterOffers = new Map<string, ClusterOffer>();
   for (const name of Object.keys(cluster)) {
     if (name === 'connectionSecretNamespace') continue;
     const field = fieldPath('input.cluster', name);
@@ -69,13 +69,13 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
       );
     }
     const settings = read.object(cluster[name], field);
-    clusterBackends.set(name, {
+    clusterOffers.set(name, {
       backend,
       settings: backend.parseSettings(settings, field),
       allowedValues: parseAllowList(settings.allowedValues, `${field}.allowedValues`),
     });
   }
-  if (clusterBackends.size === 0) {
+  if (clusterOffers.size === 0) {
     throw new FieldError(
       'input.cluster',
       `offers no cluster backend (known: ${[...backends.keys()].join(', ')})`,
@@ -105,7 +105,7 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
     tools.set(tool.name, tool);
   });
   checkDependencies(tools);
-  return { clusterBackends, connectionSecretNamespace, tools };
+  return { clusterOffers, connectionSecretNamespace, tools };
 }
 
 function parseTool(value: unknown, field: string): CatalogTool {

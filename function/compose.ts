@@ -43,7 +43,7 @@ export interface Composed {
 export function compose(environment: Environment, catalog: Catalog, observed: Observed): Composed {
   const placement = placementFor(environment.composite, catalog.connectionSecretNamespace);
   // Parsing the environment checked that the catalogue offers its backend.
-  const offer = catalog.clusterBackends.get(environment.backend)!;
+  const offer = catalog.clusterOffers.get(environment.backend)!;
   const cluster = offer.backend.render(environment, offer.settings, placement);
   const resources = new Map<string, DesiredResource>();
   const clusterHealth = composeCluster(cluster, observed, resources, placement);

@@ -51,7 +51,7 @@ export function parseEnvironment(
       `${quote(backend)} is not a known backend (known: ${[...backends.keys()].join(', ')})`,
     );
   }
-  const offer = catalog.clusterBackends.get(backend);
+  const offer = catalog.clusterOffers.get(backend);
   if (!offer) {
     throw new FieldError(
       'spec.cluster.backend',

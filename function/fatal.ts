@@ -16,8 +16,8 @@ import type { FieldError } from './untrusted-input.js';
  * the platform team.
  */
 
-export const INVALID_INPUT_REASON = 'InvalidInput';
-export const INTERNAL_ERROR_REASON = 'InternalError';
+const INVALID_INPUT_REASON = 'InvalidInput';
+const INTERNAL_ERROR_REASON = 'InternalError';
 
 export function invalidInputResponse(
   req: RunFunctionRequest,

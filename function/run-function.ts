@@ -33,7 +33,7 @@ export interface RunOptions {
  * the last tool becoming Ready: the XR then catches up only when the response's TTL runs out, by
  * default after 60 s. Once the environment is Ready, the default.
  */
-export const PROGRESSING_TTL = { seconds: 10, nanos: 0 };
+const PROGRESSING_TTL = { seconds: 10, nanos: 0 };
 
 /**
  * Reads the catalogue and the XR, composes the environment and answers with the whole desired

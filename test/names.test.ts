@@ -98,14 +98,57 @@ describe('derived names', () => {
     expect(problems).toEqual([]);
   });
 
-  it('keep a readable head and always end in a hash of the parts', () => {
-    expect(derivedName(['cluster', '', 'dev-x7k2p'])).toMatch(/^cluster-dev-x7k2p-[a-z2-7]{10}$/);
-    expect(derivedName(['vcluster', 'team-a', 'dev'])).toMatch(
-      /^vcluster-team-a-dev-[a-z2-7]{10}$/,
-    );
-    // Characters a label may not hold are replaced; a head of nothing leaves the hash alone.
-    expect(derivedName(['tool', '', 'a.b_C'])).toMatch(/^tool-a-b-[a-z2-7]{10}$/);
-    expect(derivedName(['', '...'])).toMatch(/^[a-z2-7]{10}$/);
+  // Exact names: a change to how names are derived renames every composed resource, which
+  // Crossplane would delete and create anew. The hashes were computed apart from this code.
+  const table: { name: string; input: { parts: string[]; max?: number }; want: string }[] = [
+    {
+      name: 'a readable head of the parts, and a hash of them',
+      input: { parts: ['vcluster', 'team-a', 'dev'] },
+      want: 'vcluster-team-a-dev-fxyxntmhwq',
+    },
+    {
+      name: 'empty parts left out of the head, not out of the hash',
+      input: { parts: ['cluster', '', 'dev-x7k2p'] },
+      want: 'cluster-dev-x7k2p-frfq4y6spp',
+    },
+    {
+      name: 'characters a label may not hold replaced, dashes at the ends trimmed',
+      input: { parts: ['tool', '', 'a.b_C'] },
+      want: 'tool-a-b-2pmfx45hhw',
+    },
+    {
+      name: 'a head of nothing: the hash alone',
+      input: { parts: ['', '...'] },
+      want: 'uzyvbwwbbm',
+    },
+    {
+      name: 'the same head split differently: another hash (1)',
+      input: { parts: ['a', 'b-c'] },
+      want: 'a-b-c-uabcnzfdlb',
+    },
+    {
+      name: 'the same head split differently: another hash (2)',
+      input: { parts: ['a-b', 'c'] },
+      want: 'a-b-c-vfiewrhywz',
+    },
+    {
+      name: 'a long head cut to fit 63 characters',
+      input: { parts: ['tool', '', 'x'.repeat(60), 'argo-cd'] },
+      want: `tool-${'x'.repeat(47)}-vt4ttz35kv`,
+    },
+    {
+      name: 'a bound of 20: as much head as fits',
+      input: { parts: ['vcluster', 'team-a', 'dev'], max: 20 },
+      want: 'vcluster-fxyxntmhwq',
+    },
+    {
+      name: 'a bound of the hash alone',
+      input: { parts: ['vcluster', 'team-a', 'dev'], max: 10 },
+      want: 'fxyxntmhwq',
+    },
+  ];
+  it.each(table)('$name', ({ input, want }) => {
+    expect(derivedName(input.parts, input.max)).toBe(want);
   });
 
   it('fit any bound of at least the hash', () => {

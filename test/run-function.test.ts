@@ -19,7 +19,10 @@ import {
   toolKey,
   usageKey,
 } from '../common/contract.js';
+import type { BackendRegistry, ClusterBackend } from '../function/backends/backend.js';
+import { vcluster, type VclusterSettings } from '../function/backends/vcluster.js';
 import { runFunction } from '../function/run-function.js';
+import { capturedLogger } from './support/logs.js';
 import { observedResource, request, shippedCatalog, xEnvironment } from './support/requests.js';
 
 type Obj = Record<string, unknown>;
@@ -58,6 +61,8 @@ const withCluster = (...others: string[]) =>
     ...others,
   ].sort();
 
+/** Short while not Ready: Crossplane 2.2 may not call again for a Release turning Ready. */
+const PROGRESSING_TTL = { seconds: 10, nanos: 0 };
 const twoTools = { tools: [{ name: 'cert-manager' }, { name: 'argo-cd' }] };
 
 function composedKeys(rsp: RunFunctionResponse): string[] {
@@ -132,7 +137,7 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'a new environment composes its host namespace and provider configs; the cluster waits for the namespace',
+    name: 'a new environment composes its host namespace and provider configs; the cluster waits for the namespace; Crossplane is to call again in 10 s',
     req: () => request(xEnvironment(twoTools), catalog),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual([
@@ -153,6 +158,7 @@ const cases: Case[] = [
       expect(manifest.metadata.name).toMatch(/^vcluster-dev-x7k2p-[a-z2-7]{10}$/);
       expect(status(rsp).phase).toBe('Pending');
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_FALSE);
+      expect(rsp.meta?.ttl).toEqual(PROGRESSING_TTL);
       expect(rsp.results[0]).toMatchObject({
         severity: Severity.SEVERITY_NORMAL,
         message: 'creating the vcluster cluster (0 of 2 tools ready)',
@@ -397,7 +403,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'all ready: the XR is ready and carries the kubeconfig bytes unchanged',
+    name: "all ready: the XR is ready and carries the kubeconfig bytes unchanged; Crossplane's default TTL",
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {
         ...upCluster({ connectionDetails: { kubeconfig } }),
@@ -409,6 +415,7 @@ const cases: Case[] = [
       }),
     expect: (rsp) => {
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_TRUE);
+      expect(rsp.meta?.ttl).toEqual({ seconds: 60, nanos: 0 });
       expect(Buffer.from(rsp.desired!.composite!.connectionDetails.kubeconfig!)).toEqual(
         kubeconfig,
       );
@@ -623,6 +630,8 @@ const cases: Case[] = [
           'failed: tool cert-manager: chart "cert-manager" version "v9" not found (0 of 2 tools ready)',
       });
       expect(rsp.conditions[1]).toMatchObject({ type: TOOLS_READY_CONDITION, reason: 'Failed' });
+      // A failure may clear by itself: Crossplane is to look again soon.
+      expect(rsp.meta?.ttl).toEqual(PROGRESSING_TTL);
     },
   },
   {
@@ -1087,8 +1096,82 @@ describe('RunFunction', () => {
       if (typeof message === 'string') expect(fatalMessage(rsp)).toBe(message);
       else expect(fatalMessage(rsp)).toMatch(message);
       expect(rsp.results).toHaveLength(1);
-      expect(rsp.results[0]!.target).toBe(Target.TARGET_COMPOSITE_AND_CLAIM);
+      expect(rsp.results[0]).toMatchObject({
+        reason: 'InvalidInput',
+        target: Target.TARGET_COMPOSITE_AND_CLAIM,
+      });
       expect(rsp.desired).toEqual(desiredBefore);
     },
   );
+});
+
+describe('RunFunction with the backends it is given', () => {
+  /** The shipped registry with vcluster's methods replaced by `overrides`. */
+  const vclusterWith = (overrides: Partial<ClusterBackend<VclusterSettings>>): BackendRegistry =>
+    new Map([['vcluster', { ...vcluster, ...overrides } as ClusterBackend]]);
+
+  it('checks the claim with its backend before composing anything: Fatal InvalidInput, logged naming the XR', async () => {
+    const { logger, lines } = capturedLogger();
+    let rendered = 0;
+    const backends = vclusterWith({
+      render: (...args) => {
+        rendered++;
+        return vcluster.render(...args);
+      },
+    });
+    const req = request(xEnvironment({ cluster: { kubernetesVersion: '1.20' } }), catalog);
+    const rsp = await runFunction(req, { logger, backends });
+    expect(rsp.results).toEqual([
+      {
+        severity: Severity.SEVERITY_FATAL,
+        message:
+          'spec.cluster.kubernetesVersion: "1.20" is not offered (offered: 1.32, 1.33, 1.34)',
+        reason: 'InvalidInput',
+        target: Target.TARGET_COMPOSITE_AND_CLAIM,
+      },
+    ]);
+    expect(rendered).toBe(0);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, tag: 'test', xr: 'XEnvironment dev-x7k2p' }),
+    );
+    // The same claim with an offered version renders through the same backend.
+    const fine = request(xEnvironment({ cluster: { kubernetesVersion: '1.33' } }), catalog);
+    expect(fatalMessage(await runFunction(fine, { backends }))).toBeUndefined();
+    expect(rendered).toBe(1);
+  });
+
+  it('answers a failure of its own with a Fatal InternalError for the platform team, logged with its stack', async () => {
+    const { logger, lines } = capturedLogger();
+    const backends = vclusterWith({
+      render: () => {
+        throw new TypeError('boom');
+      },
+    });
+    const req = request(xEnvironment(twoTools), catalog, upCluster());
+    req.desired!.resources['earlier-step'] = {
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept' } },
+      connectionDetails: {},
+      ready: Ready.READY_TRUE,
+    };
+    const desiredBefore = structuredClone(req.desired);
+    const rsp = await runFunction(req, { logger, backends });
+    expect(rsp.results).toEqual([
+      {
+        severity: Severity.SEVERITY_FATAL,
+        message: 'internal error: RunFunction failed: boom',
+        reason: 'InternalError',
+        target: Target.TARGET_COMPOSITE,
+      },
+    ]);
+    expect(rsp.desired).toEqual(desiredBefore);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        tag: 'test',
+        xr: 'XEnvironment dev-x7k2p',
+        error: 'boom',
+        stack: expect.stringContaining('TypeError: boom'),
+      }),
+    );
+  });
 });
