@@ -9,16 +9,12 @@ import {
 import type { JsonObject } from '../common/objects.js';
 import { environmentId, FINALIZER, observe } from '../bridge/observe.js';
 import type { Observation } from '../bridge/transitions.js';
-
-const UID = 'c0ffee00-0000-4000-8000-000000000001';
-const ENDPOINT = 'https://vcluster.vcluster-dev.svc:443';
+import { CLUSTER_ENDPOINT as ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
+import { xEnvironment } from './support/requests.js';
 
 function xr(parts: { metadata?: JsonObject; spec?: JsonObject; status?: JsonObject } = {}) {
   return {
-    apiVersion: 'platform.xenvironment.io/v1alpha1',
-    kind: 'XEnvironment',
-    metadata: { name: 'dev-x7k2p', uid: UID, ...parts.metadata },
-    spec: parts.spec ?? {},
+    ...xEnvironment(parts.spec ?? {}, { uid: ENVIRONMENT_UID, ...parts.metadata }),
     status: parts.status ?? {},
   };
 }
@@ -75,7 +71,7 @@ describe('the environment id', () => {
 
 describe('observing an XR', () => {
   const base: Observation = {
-    uid: UID,
+    uid: ENVIRONMENT_UID,
     id: 'dev-x7k2p',
     deleting: false,
     gone: false,

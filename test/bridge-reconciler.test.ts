@@ -9,6 +9,8 @@ import { recordProblems } from '../bridge/record.js';
 import { Reconciler, type Change, type Store } from '../bridge/reconciler.js';
 import type { Recorded } from '../bridge/transitions.js';
 import { checkEventLog, label, openIncidents } from './support/event-log.js';
+import { CLUSTER_ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
+import { xEnvironment } from './support/requests.js';
 
 const KEY = '0//dev';
 const ARGO_CD = toolKey('argo-cd');
@@ -99,12 +101,9 @@ class MemoryStore implements Store {
 }
 
 const xr = {
-  apiVersion: 'platform.xenvironment.io/v1alpha1',
-  kind: 'XEnvironment',
-  metadata: { name: 'dev', uid: 'c0ffee00-0000-4000-8000-000000000001' },
-  spec: { tools: [{ name: 'argo-cd' }] },
+  ...xEnvironment({ tools: [{ name: 'argo-cd' }] }, { name: 'dev', uid: ENVIRONMENT_UID }),
   status: {
-    cluster: { endpoint: 'https://vcluster.vcluster-dev.svc:443' },
+    cluster: { endpoint: CLUSTER_ENDPOINT },
     tools: [{ name: 'argo-cd', version: '9.1.0' }],
   },
 };

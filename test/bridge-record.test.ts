@@ -2,14 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { planBatch } from '../bridge/batch.js';
 import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
 import { adoptObserved, finalizerChange, readRecord, recordProblems } from '../bridge/record.js';
-import { emptyRecord, type Observation, type OutboxEntry } from '../bridge/transitions.js';
+import { emptyRecord, type OutboxEntry } from '../bridge/transitions.js';
+import { CLUSTER_ENDPOINT, observation as observed } from './support/observations.js';
 
-const observation: Observation = {
-  uid: '5f0c9a4e-2d7b-4c1e-9a63-0b8f1e2d3c4a',
-  id: 'team-a/dev',
-  deleting: false,
-  gone: false,
-  cluster: { ready: true, endpoint: 'https://vcluster.vcluster-dev.svc:443' },
+const observation = observed({
+  cluster: { ready: true, endpoint: CLUSTER_ENDPOINT },
   tools: [
     {
       name: 'cert-manager',
@@ -25,7 +22,7 @@ const observation: Observation = {
       artifactId: 'pkg:generic/argo-cd@9.1.0',
     },
   ],
-};
+});
 const valid = planBatch(observation, emptyRecord(), '/test', new Date('2026-11-25T09:00:00Z'));
 const event = valid.outbox[0]!.event;
 

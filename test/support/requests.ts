@@ -9,7 +9,8 @@ export function shippedCatalog(): Promise<Obj> {
   return pipelineInput('apis/xenvironment/composition.yaml');
 }
 
-export function xEnvironment(spec: Obj, metadata: Obj = {}): Obj {
+/** A cluster-scoped XEnvironment as Crossplane sends it, the claim's `spec`. */
+export function xEnvironment(spec: Obj, metadata: Obj = {}) {
   return {
     apiVersion: 'platform.xenvironment.io/v1alpha1',
     kind: 'XEnvironment',
