@@ -105,6 +105,8 @@ function catalogue(count: number): Obj {
       chart: { repository: 'https://charts.example.org', name: `chart-${i}`, version: `1.${i}.0` },
       namespace: `ns-${i}`,
       values: { replicaCount: 1, image: { tag: `v${i}` } },
+      // What loadRequest and requestCarrying (big-values.ts) set, so that it is rendered.
+      allowedValues: ['extra', 'big'],
       ...(i % 2 === 1 ? { dependsOn: [`tool-${i - 1}`] } : {}),
     })),
   };
