@@ -138,8 +138,9 @@ function internalError(bytes: Buffer, { what, error }: Failure, logger: Logger):
 export async function mutualTlsCredentials(directory: string): Promise<grpc.ServerCredentials> {
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const [key, cert, ca] = await Promise.all(
-    ['tls.key', 'tls.crt', 'ca.crt'].map((file) => readFile(join(directory, file))),
-  );
-  return grpc.ServerCredentials.createSsl(ca!, [{ private_key: key!, cert_chain: cert! }], true);
+  // One after the other, so that a missing file is named the same way every time.
+  const key = await readFile(join(directory, 'tls.key'));
+  const cert = await readFile(join(directory, 'tls.crt'));
+  const ca = await readFile(join(directory, 'ca.crt'));
+  return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
 }
