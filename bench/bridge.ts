@@ -9,14 +9,15 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { freePort, startControlPlane } from '../test/controlplane/controlplane.js';
+import { startControlPlane } from '../test/controlplane/controlplane.js';
+import { freePort } from '../test/support/net.js';
 import { compositeCrd, condition } from '../test/support/crossplane-standin.js';
 import { composedResourceCrds } from '../test/support/crds.js';
 import { readYamlDocuments } from '../test/support/manifests.js';
 import { TestSink } from '../test/support/sink.js';
-import { cpuSeconds, peakRssMiB } from './proc.js';
+import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
-import { IMAGE_NODE_FLAGS } from './function.js';
+import { IMAGE_NODE_FLAGS } from '../test/support/image.js';
 
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
 const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };

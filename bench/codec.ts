@@ -1,6 +1,6 @@
 /**
  * CPU per RunFunction in-process, without gRPC: bytes in → decode → runFunction → encode → bytes
- * out, with the SDK's codec and with ours, on the bench's requests (bench/function.ts).
+ * out, with the SDK's codec and with ours, on the load requests (test/support/requests.ts).
  *
  *   node --max-semi-space-size=1 --max-old-space-size=128 --import tsx bench/codec.ts
  *
@@ -10,7 +10,7 @@ import { RunFunctionRequest, RunFunctionResponse } from '@crossplane-org/functio
 import { pino } from 'pino';
 import { runFunction } from '../function/run-function.js';
 import { decodeRunFunctionRequest, encodeRunFunctionResponse } from '../function/codec/messages.js';
-import { benchRequest } from './function.js';
+import { loadRequest } from '../test/support/requests.js';
 
 interface Codec {
   name: string;
@@ -46,7 +46,7 @@ async function measure(codec: Codec, bytes: Buffer, requests: number) {
     const t0 = performance.now();
     const req = codec.decode(bytes);
     const t1 = performance.now();
-    const rsp = await runFunction(req, logger);
+    const rsp = await runFunction(req, { logger });
     const t2 = performance.now();
     codec.encode(rsp, bytes.length);
     const t3 = performance.now();
@@ -65,7 +65,7 @@ async function measure(codec: Codec, bytes: Buffer, requests: number) {
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 for (const tools of [10, 200]) {
-  const bytes = Buffer.from(RunFunctionRequest.encode(benchRequest(tools)).finish());
+  const bytes = Buffer.from(RunFunctionRequest.encode(loadRequest(tools)).finish());
   const requests = Math.round(200_000 / (tools + 10));
   console.log(`${tools} tools: request ${bytes.length} bytes, ${requests} requests per round`);
   for (const codec of codecs) await measure(codec, bytes, Math.ceil(requests / 4)); // warm-up

@@ -7,108 +7,21 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
-import { freePort } from '../test/controlplane/controlplane.js';
+import { loadRequest } from '../test/support/requests.js';
+import { IMAGE_NODE_FLAGS } from '../test/support/image.js';
+import { freePort } from '../test/support/net.js';
 import { listening } from '../test/controlplane/processes.js';
-import { cpuSeconds, peakRssMiB } from './proc.js';
+import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 
 const BIN = '.tools/bin';
 const PROTO = 'bench/proto/run_function.proto';
 const CALL = 'apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction';
 const SERVER_CORE = '0';
-/** The V8 flags the Dockerfile's entrypoint sets; keep the two equal. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=128'];
 const LOAD_CORE = '1';
 
 type Obj = Record<string, unknown>;
-
-/** A catalogue of `count` tools; every other tool depends on the one before it. */
-function catalogue(count: number): Obj {
-  return {
-    apiVersion: 'xenvironment.fn.crossplane.io/v1beta1',
-    kind: 'Catalog',
-    cluster: {
-      vcluster: {
-        chart: { repository: 'https://charts.loft.sh', name: 'vcluster', version: '0.30.0' },
-        hostProviderConfigName: 'default',
-        defaultKubernetesVersion: '1.33',
-        kubernetesVersions: {
-          '1.33': {
-            controlPlane: { distro: { k8s: { enabled: true, image: { tag: 'v1.33.5' } } } },
-          },
-        },
-      },
-    },
-    tools: Array.from({ length: count }, (_, i) => ({
-      name: `tool-${i}`,
-      chart: { repository: 'https://charts.example.org', name: `chart-${i}`, version: `1.${i}.0` },
-      namespace: `ns-${i}`,
-      values: { replicaCount: 1, image: { tag: `v${i}` } },
-      // The claim sets `extra` on every tool.
-      allowedValues: ['extra'],
-      ...(i % 2 === 1 ? { dependsOn: [`tool-${i - 1}`] } : {}),
-    })),
-  };
-}
-
-const readyCondition = { conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }] };
-
-/** An XEnvironment with `count` tools, the cluster and the first half of the tools observed Ready. */
-export function benchRequest(count: number): RunFunctionRequest {
-  const observed: Record<
-    string,
-    { resource: Obj; connectionDetails: Record<string, Buffer>; ready: Ready }
-  > = {
-    cluster: {
-      resource: {
-        apiVersion: 'helm.crossplane.io/v1beta1',
-        kind: 'Release',
-        metadata: { name: 'bench-cluster' },
-        status: readyCondition,
-      },
-      connectionDetails: {},
-      ready: Ready.READY_UNSPECIFIED,
-    },
-  };
-  for (let i = 0; i < count; i++) {
-    const rendered = i < Math.ceil(count / 2) || i % 2 === 0;
-    if (!rendered) continue;
-    observed[`tool-tool-${i}`] = {
-      resource: {
-        apiVersion: 'helm.crossplane.io/v1beta1',
-        kind: 'Release',
-        metadata: { name: `bench-tool-${i}` },
-        ...(i < count / 2 ? { status: readyCondition } : {}),
-      },
-      connectionDetails: {},
-      ready: Ready.READY_UNSPECIFIED,
-    };
-  }
-  return RunFunctionRequest.fromPartial({
-    meta: { tag: 'bench' },
-    observed: {
-      composite: {
-        resource: {
-          apiVersion: 'platform.xenvironment.io/v1alpha1',
-          kind: 'XEnvironment',
-          metadata: { name: 'bench' },
-          spec: {
-            tools: Array.from({ length: count }, (_, i) => ({
-              name: `tool-${i}`,
-              values: { extra: i },
-            })),
-          },
-        },
-        connectionDetails: {},
-        ready: Ready.READY_UNSPECIFIED,
-      },
-      resources: observed,
-    },
-    desired: { resources: {} },
-    input: catalogue(count),
-  });
-}
 
 export interface Server {
   name: string;
@@ -155,7 +68,7 @@ async function start(server: Server): Promise<Running> {
   }
   const client = connectFunction(address, grpc.credentials.createInsecure());
   try {
-    await client.call(benchRequest(1));
+    await client.call(loadRequest(1));
   } finally {
     client.close();
   }
@@ -221,19 +134,19 @@ function ghz(
 /** The request as ghz reads it: protobuf JSON, which is what RunFunctionRequest.toJSON gives. */
 async function writeRequest(count: number, dir: string): Promise<string> {
   const file = join(dir, `request-${count}.json`);
-  await writeFile(file, JSON.stringify(RunFunctionRequest.toJSON(benchRequest(count))));
+  await writeFile(file, JSON.stringify(RunFunctionRequest.toJSON(loadRequest(count))));
   return file;
 }
 
 /** Both must render the same composed resources and XR status before they are timed. */
-export async function sameRendering(a: string, b: string, count: number): Promise<void> {
+async function sameRendering(a: string, b: string, count: number): Promise<void> {
   const [left, right] = [a, b].map((address) =>
     connectFunction(address, grpc.credentials.createInsecure()),
   );
   try {
     const [x, y] = await Promise.all([
-      left!.call(benchRequest(count)),
-      right!.call(benchRequest(count)),
+      left!.call(loadRequest(count)),
+      right!.call(loadRequest(count)),
     ]);
     const view = (rsp: typeof x) => ({
       resources: Object.fromEntries(

@@ -35,7 +35,7 @@ for (const shape of Object.keys(SHAPES) as Shape[]) {
   const base = heap();
   const req = decodeRunFunctionRequest(bytes);
   const decoded = heap() - base;
-  const rsp = await runFunction(req, logger);
+  const rsp = await runFunction(req, { logger });
   const ran = heap() - base;
   const encoded = encodeRunFunctionResponse(rsp);
   const afterEncode = heap() - base;

@@ -6,7 +6,7 @@
  */
 import { isObject, type JsonObject } from '../common/objects.js';
 
-export const SPEC_VERSION = '0.5.1';
+const SPEC_VERSION = '0.5.1';
 
 export const EventType = {
   environmentCreated: 'dev.cdevents.environment.created.0.3.0',
@@ -82,8 +82,6 @@ export interface CDEvent<T extends string = string, C = unknown> {
   customData?: JsonObject | string;
   customDataContentType?: string;
 }
-
-export type BridgeEvent = { [T in EventType]: CDEvent<T, Contents[T]> }[EventType];
 
 export class CDEventError extends Error {
   constructor(path: string, detail: string) {

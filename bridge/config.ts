@@ -6,7 +6,12 @@ import { parseResourceType, type ResourceType } from './kube.js';
 import type { Mode } from './cloudevents.js';
 import type { LeaseTiming } from './lease.js';
 
+/** pino's levels; `silent` logs nothing. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface BridgeConfig {
+  logLevel: LogLevel;
   defaultSink?: string;
   /** Hosts a claim's spec.events.sink may name. */
   sinkAllow: string[];
@@ -82,6 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
       extensions[name] = String(value);
     }
   }
+  const logLevel = (env.BRIDGE_LOG_LEVEL || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`BRIDGE_LOG_LEVEL: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
   const mode = (env.BRIDGE_CE_MODE || 'binary') as Mode;
   if (mode !== 'binary' && mode !== 'structured') {
     throw new Error(`BRIDGE_CE_MODE: ${mode} is not binary or structured`);
@@ -111,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
     );
   }
   return {
+    logLevel,
     ...(defaultSink ? { defaultSink } : {}),
     sinkAllow,
     extensions,

@@ -3,7 +3,7 @@ import { buildEvent, EventType, type CDEvent, type Link } from './cdevents.js';
 import type { Observation, Recorded, Transition } from './transitions.js';
 
 /** A UUID-shaped id (version 8, RFC 9562) derived from text, so the same input gives the same id. */
-export function deterministicUuid(text: string): string {
+function deterministicUuid(text: string): string {
   const hex = createHash('sha256').update(text).digest('hex').slice(0, 32).split('');
   hex[12] = '8';
   hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);

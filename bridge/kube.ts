@@ -7,6 +7,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { COMPOSITE_LABEL } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
 import { FINALIZER, RECORD_ANNOTATION } from './observe.js';
 import type { Change, Store } from './reconciler.js';
@@ -31,7 +32,6 @@ export function parseResourceType(text: string): ResourceType {
 /** makeInformer's ListWatch, with the one method its declared type leaves out. */
 type Watched = Informer<KubernetesObject> &
   ObjectCache<KubernetesObject> & { latestResourceVersion(): string };
-const COMPOSITE_LABEL = 'crossplane.io/composite';
 const RESTART_DELAY_MS = 2_000;
 
 /** An informer and whether its cache is complete: listed, and watching without a gap. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { kindAndName } from '../common/objects.js';
 import { ApiClient, ApiError } from './api.js';
 import { loadConfig } from './config.js';
 import { LeaderElector } from './elector.js';
@@ -23,8 +24,8 @@ function serviceAccountNamespace(): string | undefined {
 
 /** The bridge: XEnvironment readiness → CDEvents. Settings come from the environment only. */
 async function main(): Promise<void> {
-  const logger = pino({ level: process.env.BRIDGE_LOG_LEVEL || 'info' });
   const config = loadConfig(process.env, serviceAccountNamespace());
+  const logger = pino({ level: config.logLevel });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
 
@@ -51,11 +52,13 @@ async function main(): Promise<void> {
       // A conflict: someone wrote the XR since it was read. Run again on what was re-read.
       immediate: (error) => error instanceof ApiError && error.code === 409,
     },
-    (key, error, retryInMs) =>
+    (key, error, retryInMs) => {
+      const xr = store.composite(key);
       logger.warn(
-        { key, err: (error as Error).message, retryInMs },
+        { xr: xr ? kindAndName(xr) : key, err: (error as Error).message, retryInMs },
         'reconcile failed; will retry',
-      ),
+      );
+    },
   );
 
   // Reconcile only as leader, and only on complete caches; followers keep their caches warm.

@@ -1,4 +1,13 @@
-import { healthOf } from '../common/health.js';
+import {
+  CLAIM_NAME_LABEL,
+  CLAIM_NAMESPACE_LABEL,
+  CLUSTER_KEY,
+  COMPOSITION_RESOURCE_NAME_ANNOTATION,
+  readStatus,
+  readTools,
+  toolKey,
+} from '../common/contract.js';
+import { conditionOf, healthOf } from '../common/health.js';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { chartPurl } from './events.js';
 import type { Observation, ToolObservation } from './transitions.js';
@@ -8,11 +17,7 @@ export const RECORD_ANNOTATION = 'xenvironment.io/cdevents';
 /** Holds a deleted XR until environment.deleted is delivered. */
 export const FINALIZER = 'xenvironment.io/cdevents-bridge';
 
-const RESOURCE_NAME = 'crossplane.io/composition-resource-name';
-
 const objectAt = (value: unknown): JsonObject => (isObject(value) ? value : {});
-const listAt = (value: unknown): JsonObject[] =>
-  Array.isArray(value) ? value.filter(isObject) : [];
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
@@ -20,8 +25,8 @@ const text = (value: unknown): string | undefined =>
 export function environmentId(xr: JsonObject): string {
   const metadata = objectAt(xr.metadata);
   const labels = objectAt(metadata.labels);
-  const claimName = text(labels['crossplane.io/claim-name']);
-  const claimNamespace = text(labels['crossplane.io/claim-namespace']);
+  const claimName = text(labels[CLAIM_NAME_LABEL]);
+  const claimNamespace = text(labels[CLAIM_NAMESPACE_LABEL]);
   if (claimName && claimNamespace) return `${claimNamespace}/${claimName}`;
   const namespace = text(metadata.namespace);
   return namespace ? `${namespace}/${String(metadata.name)}` : String(metadata.name);
@@ -36,27 +41,22 @@ export function hasFinalizer(xr: JsonObject): boolean {
   return Array.isArray(finalizers) && finalizers.includes(FINALIZER);
 }
 
-function conditionOf(resource: JsonObject, type: string): JsonObject | undefined {
-  return listAt(objectAt(resource.status).conditions).find((c) => c.type === type);
-}
-
 /** What the XR and its composed Releases say now. */
 export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
   const metadata = objectAt(xr.metadata);
   const byKey = new Map<string, JsonObject>();
   for (const resource of composed) {
-    const key = text(objectAt(objectAt(resource.metadata).annotations)[RESOURCE_NAME]);
+    const annotations = objectAt(objectAt(resource.metadata).annotations);
+    const key = text(annotations[COMPOSITION_RESOURCE_NAME_ANNOTATION]);
     if (key) byKey.set(key, resource);
   }
-  const status = objectAt(xr.status);
+  const status = readStatus(xr.status);
   // The function's resolved view (status.tools) once it has run; the claim's request before.
-  const listed =
-    listAt(status.tools).length > 0 ? listAt(status.tools) : listAt(objectAt(xr.spec).tools);
-  const tools = listed.map((entry): ToolObservation => {
-    const name = String(entry.name);
-    const release = byKey.get(`tool-${name}`);
+  const listed = status.tools.length > 0 ? status.tools : readTools(objectAt(xr.spec).tools);
+  const tools = listed.map(({ name, version: resolved }): ToolObservation => {
+    const release = byKey.get(toolKey(name));
     const chart = objectAt(objectAt(objectAt(release?.spec).forProvider).chart);
-    const version = text(entry.version) ?? text(chart.version) ?? '';
+    const version = resolved ?? text(chart.version) ?? '';
     const health = healthOf(release && { resource: release, connectionDetails: {} });
     const tool: ToolObservation = {
       name,
@@ -74,9 +74,8 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
     return tool;
   });
 
-  const cluster = byKey.get('cluster');
+  const cluster = byKey.get(CLUSTER_KEY);
   const clusterHealth = healthOf(cluster && { resource: cluster, connectionDetails: {} });
-  const endpoint = text(objectAt(status.cluster).endpoint);
   const synced = conditionOf(xr, 'Synced');
   const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : [];
 
@@ -87,13 +86,13 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
     gone: Boolean(metadata.deletionTimestamp) && finalizers.every((f) => f === FINALIZER),
     cluster: {
       ready: clusterHealth.state === 'ready',
-      ...(endpoint ? { endpoint } : {}),
+      ...(status.endpoint ? { endpoint: status.endpoint } : {}),
       ...(clusterHealth.state === 'failed' ? { failure: clusterHealth.message } : {}),
     },
     tools,
   };
   if (synced?.status === 'False') {
-    observation.fatal = text(synced.message) ?? text(synced.reason) ?? 'composition failed';
+    observation.fatal = synced.message || synced.reason || 'composition failed';
   }
   return observation;
 }

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { JsonObject } from '../common/objects.js';
+import { kindAndName, type JsonObject } from '../common/objects.js';
 import type { CDEvent } from './cdevents.js';
-import { announcesDeletion, planBatch } from './batch.js';
+import { planBatch } from './batch.js';
 import { hasFinalizer, observe, sinkOf } from './observe.js';
-import { adoptObserved, newEpoch, readRecord } from './record.js';
+import { adoptObserved, finalizerChange, newEpoch, readRecord } from './record.js';
 import { routeSink, type Route } from './sinks.js';
 import type { OutboxEntry, Recorded } from './transitions.js';
 
@@ -68,7 +68,12 @@ export class Reconciler {
       rebuilt = true;
       this.options.onInvalidRecord?.();
       this.options.logger.warn(
-        { environment: observation.id, problems: read.problems, epoch: record.epoch },
+        {
+          xr: kindAndName(xr),
+          environment: observation.id,
+          problems: read.problems,
+          epoch: record.epoch,
+        },
         'invalid record: rebuilt from what is observed',
       );
     } else {
@@ -76,19 +81,19 @@ export class Reconciler {
     }
 
     for (;;) {
-      await this.deliver(record.outbox, route);
-      if (announcesDeletion(record.outbox)) {
-        await this.store.write(key, xr, { finalizer: 'remove' });
+      await this.deliver(xr, record.outbox, route);
+      const finalizer = finalizerChange(observation, hasFinalizer(xr), record.outbox);
+      if (finalizer === 'remove') {
+        await this.store.write(key, xr, { finalizer });
         return;
       }
       const next = planBatch(observation, record, this.options.source, new Date());
-      const addFinalizer = !observation.deleting && !hasFinalizer(xr);
-      if (next.outbox.length === 0 && record.outbox.length === 0 && !rebuilt && !addFinalizer) {
+      if (next.outbox.length === 0 && record.outbox.length === 0 && !rebuilt && !finalizer) {
         return;
       }
       const written = await this.store.write(key, xr, {
         record: next,
-        ...(addFinalizer ? { finalizer: 'add' as const } : {}),
+        ...(finalizer ? { finalizer } : {}),
       });
       if (!written || next.outbox.length === 0) return;
       xr = written;
@@ -97,11 +102,16 @@ export class Reconciler {
     }
   }
 
-  private async deliver(outbox: OutboxEntry[], route: Route): Promise<void> {
+  private async deliver(xr: JsonObject, outbox: OutboxEntry[], route: Route): Promise<void> {
     for (const { event, toDefault } of outbox) {
       await this.emit(event, toDefault ? undefined : route.url);
       this.options.logger.info(
-        { subject: event.subject.id, type: event.context.type, id: event.context.id },
+        {
+          xr: kindAndName(xr),
+          subject: event.subject.id,
+          type: event.context.type,
+          id: event.context.id,
+        },
         'emitted',
       );
     }

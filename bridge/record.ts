@@ -10,6 +10,7 @@ import {
   toolset,
   type Incident,
   type Observation,
+  type OutboxEntry,
   type Recorded,
 } from './transitions.js';
 
@@ -184,6 +185,19 @@ export function readRecord(xr: JsonObject, observation: Pick<Observation, 'gone'
     if (typeof parsed.last === 'string' && UUID.test(parsed.last)) salvage.last = parsed.last;
   }
   return { kind: 'invalid', problems, salvage };
+}
+
+/**
+ * What the bridge's finalizer on the XR needs once `delivered` is: removed when that announced the
+ * deletion it holds the XR for, whatever else the record says; added while the XR lives without it.
+ */
+export function finalizerChange(
+  observation: Pick<Observation, 'deleting'>,
+  finalizerSet: boolean,
+  delivered: OutboxEntry[],
+): 'add' | 'remove' | undefined {
+  if (announcesDeletion(delivered)) return 'remove';
+  return !observation.deleting && !finalizerSet ? 'add' : undefined;
 }
 
 /** An epoch no earlier record of this XR can have had: the old one may be unreadable. */

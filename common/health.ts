@@ -11,7 +11,7 @@ export type Health =
   | { state: 'ready' }
   | { state: 'failed'; message: string };
 
-interface Condition {
+export interface Condition {
   type?: string;
   status?: string;
   reason?: string;
@@ -20,7 +20,7 @@ interface Condition {
 }
 
 /** The condition of `type`, its fields kept only where they have the type Kubernetes gives them. */
-function condition(resource: JsonObject, type: string): Condition | undefined {
+export function conditionOf(resource: JsonObject, type: string): Condition | undefined {
   const status = isObject(resource.status) ? resource.status : {};
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const found = conditions.find((c): c is JsonObject => isObject(c) && c.type === type);
@@ -43,9 +43,9 @@ function condition(resource: JsonObject, type: string): Condition | undefined {
  */
 export function healthOf(observed: ObservedResource | undefined): Health {
   if (!observed) return { state: 'absent' };
-  const ready = condition(observed.resource, 'Ready');
+  const ready = conditionOf(observed.resource, 'Ready');
   if (ready?.status === 'True' && !stale(observed.resource, ready)) return { state: 'ready' };
-  const synced = condition(observed.resource, 'Synced');
+  const synced = conditionOf(observed.resource, 'Synced');
   if (synced?.status === 'False') {
     const secret = missingConnectionSecret(observed.resource, synced);
     if (secret) return { state: 'progressing', message: `waiting for ${secret} to be written` };

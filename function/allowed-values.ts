@@ -1,4 +1,5 @@
-import { FieldError, fieldPath, isObject, quote, read, type JsonObject } from './field-error.js';
+import { isObject, type JsonObject } from '../common/objects.js';
+import { FieldError, fieldPath, quote, read } from './untrusted-input.js';
 import { limits } from './limits.js';
 
 /**

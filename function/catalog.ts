@@ -1,26 +1,16 @@
-import {
-  DNS_LABEL,
-  FieldError,
-  describe,
-  fieldPath,
-  quote,
-  read,
-  type JsonObject,
-} from './field-error.js';
+import { DNS_LABEL } from '../common/contract.js';
+import type { JsonObject } from '../common/objects.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
-import { backends } from './backends/index.js';
+import type { BackendRegistry, ClusterBackend } from './backends/backend.js';
+import { parseChart } from './chart.js';
 import { findCycle } from './graph.js';
 import { limits } from './limits.js';
+import type { Chart } from './model.js';
+import { FieldError, describe, fieldPath, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
 
-export const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
-export const CATALOG_KIND = 'Catalog';
-
-export interface Chart {
-  repository: string;
-  name: string;
-  version: string;
-}
+const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
+const CATALOG_KIND = 'Catalog';
 
 export interface CatalogTool {
   name: string;
@@ -34,21 +24,25 @@ export interface CatalogTool {
 
 /** A cluster backend as the catalogue offers it. */
 export interface ClusterOffer {
-  /** As parsed by the backend that uses them. */
+  backend: ClusterBackend;
+  /** As `backend` parsed them. */
   settings: unknown;
   /** The values a claim may set in `spec.cluster.values`. */
   allowedValues: AllowList;
 }
 
 export interface Catalog {
-  clusterBackends: Map<string, ClusterOffer>;
+  clusterOffers: Map<string, ClusterOffer>;
   /** Where connection secrets of cluster-scoped (legacy) XRs are written. */
   connectionSecretNamespace: string;
   tools: Map<string, CatalogTool>;
 }
 
-/** Parses and validates the function input; every error names its field under `input`. */
-export function parseCatalog(input: unknown): Catalog {
+/**
+ * Parses and validates the function input, each backend's settings by `backends`; every error
+ * names its field under `input`.
+ */
+export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
   if (input === undefined || input === null) {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
@@ -63,7 +57,7 @@ export function parseCatalog(input: unknown): Catalog {
     throw new FieldError('input.kind', `must be ${CATALOG_KIND}, got ${describe(root.kind)}`);
   }
   const cluster = read.object(root.cluster, 'input.cluster');
-  const clusterBackends = new Map<string, ClusterOffer>();
+  const clusterOffers = new Map<string, ClusterOffer>();
   for (const name of Object.keys(cluster)) {
     if (name === 'connectionSecretNamespace') continue;
     const field = fieldPath('input.cluster', name);
@@ -75,12 +69,13 @@ export function parseCatalog(input: unknown): Catalog {
       );
     }
     const settings = read.object(cluster[name], field);
-    clusterBackends.set(name, {
+    clusterOffers.set(name, {
+      backend,
       settings: backend.parseSettings(settings, field),
       allowedValues: parseAllowList(settings.allowedValues, `${field}.allowedValues`),
     });
   }
-  if (clusterBackends.size === 0) {
+  if (clusterOffers.size === 0) {
     throw new FieldError(
       'input.cluster',
       `offers no cluster backend (known: ${[...backends.keys()].join(', ')})`,
@@ -110,16 +105,7 @@ export function parseCatalog(input: unknown): Catalog {
     tools.set(tool.name, tool);
   });
   checkDependencies(tools);
-  return { clusterBackends, connectionSecretNamespace, tools };
-}
-
-export function parseChart(value: unknown, field: string): Chart {
-  const chart = read.object(value, field);
-  return {
-    repository: read.string(chart.repository, `${field}.repository`),
-    name: read.string(chart.name, `${field}.name`),
-    version: read.string(chart.version, `${field}.version`),
-  };
+  return { clusterOffers, connectionSecretNamespace, tools };
 }
 
 function parseTool(value: unknown, field: string): CatalogTool {

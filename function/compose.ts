@@ -1,22 +1,21 @@
-import { DNS_LABEL, type JsonObject } from './field-error.js';
-import type { Catalog } from './catalog.js';
-import type { Environment, RequestedTool } from './environment.js';
-import { backends } from './backends/index.js';
-import type { ClusterRendering } from './backends/backend.js';
+import {
+  CLUSTER_KEY,
+  HELM_PROVIDER_CONFIG_KEY,
+  KUBERNETES_PROVIDER_CONFIG_KEY,
+  prerequisiteUsageKey,
+  toolKey,
+  toolOfKey,
+  usageKey,
+  type ToolStatus,
+} from '../common/contract.js';
 import { healthOf, type Health, type ObservedResource } from '../common/health.js';
+import type { JsonObject } from '../common/objects.js';
+import type { ClusterRendering } from './backends/backend.js';
+import type { Catalog } from './catalog.js';
+import type { Environment, RequestedTool } from './model.js';
 import { placementFor, KUBECONFIG_KEY, type Placement } from './placement.js';
 import { helmRelease, providerConfig, refTo, usage, type Ref } from './resources.js';
 import { mergeValues } from './values.js';
-
-export type ToolPhase = 'Waiting' | 'Installing' | 'Ready' | 'Failed';
-
-export interface ToolState {
-  name: string;
-  version: string;
-  ready: boolean;
-  phase: ToolPhase;
-  message?: string;
-}
 
 export interface DesiredResource {
   resource: JsonObject;
@@ -28,23 +27,12 @@ export type Observed = ReadonlyMap<string, ObservedResource>;
 export interface Composed {
   resources: Map<string, DesiredResource>;
   cluster: { health: Health; endpoint: string; kubernetesVersion?: string };
-  tools: ToolState[];
+  tools: ToolStatus[];
   /** Tools composed before that the claim no longer asks for; they are deleted. */
   removedTools: string[];
   kubeconfig?: Buffer;
   placement: Placement;
 }
-
-export const CLUSTER_KEY = 'cluster';
-export const HELM_PROVIDER_CONFIG_KEY = 'helm-providerconfig';
-export const KUBERNETES_PROVIDER_CONFIG_KEY = 'kubernetes-providerconfig';
-const TOOL_PREFIX = 'tool-';
-export const toolKey = (name: string) => `${TOOL_PREFIX}${name}`;
-/** A tool's Usage on the cluster, or on a dependency; tool names have no dots to confuse the two. */
-const usageKey = (tool: string, dependency?: string) =>
-  dependency === undefined ? `usage-${tool}` : `usage-${tool}.on.${dependency}`;
-/** The Usage that orders the cluster before its prerequisite. */
-const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 /**
  * Decides the composed resources of one environment from what is observed. The cluster is composed
@@ -54,8 +42,9 @@ const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
  */
 export function compose(environment: Environment, catalog: Catalog, observed: Observed): Composed {
   const placement = placementFor(environment.composite, catalog.connectionSecretNamespace);
-  const offer = catalog.clusterBackends.get(environment.backend)!;
-  const cluster = backends.get(environment.backend)!.render(environment, offer.settings, placement);
+  // Parsing the environment checked that the catalogue offers its backend.
+  const offer = catalog.clusterOffers.get(environment.backend)!;
+  const cluster = offer.backend.render(environment, offer.settings, placement);
   const resources = new Map<string, DesiredResource>();
   const clusterHealth = composeCluster(cluster, observed, resources, placement);
 
@@ -84,7 +73,7 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
     return ref;
   };
   const composedTools = new Map<string, RequestedTool>();
-  const tools = environment.tools.map((tool): ToolState => {
+  const tools = environment.tools.map((tool): ToolStatus => {
     const key = toolKey(tool.name);
     const health = healthOf(observed.get(key));
     if (!composedBefore(tool, observed)) {
@@ -129,9 +118,8 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
 
   const requested = new Set(environment.tools.map((tool) => tool.name));
   const removedTools = [...observed.keys()]
-    .filter((key) => key.startsWith(TOOL_PREFIX))
-    .map((key) => key.slice(TOOL_PREFIX.length))
-    .filter((name) => DNS_LABEL.test(name) && !requested.has(name))
+    .map(toolOfKey)
+    .filter((name): name is string => name !== undefined && !requested.has(name))
     .sort();
 
   const composed: Composed = {
@@ -231,7 +219,7 @@ function toolRelease(
   });
 }
 
-function toolState(tool: RequestedTool, health: Health): ToolState {
+function toolState(tool: RequestedTool, health: Health): ToolStatus {
   const base = { name: tool.name, version: tool.chart.version };
   switch (health.state) {
     case 'ready':

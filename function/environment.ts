@@ -1,47 +1,12 @@
-import {
-  DNS_LABEL,
-  FieldError,
-  KUBERNETES_VERSION,
-  listed,
-  quote,
-  read,
-  type JsonObject,
-} from './field-error.js';
-import type { Catalog, Chart } from './catalog.js';
-import { checkAllowed } from './allowed-values.js';
-import { backends } from './backends/index.js';
-import { limits } from './limits.js';
+import { DNS_LABEL } from '../common/contract.js';
 import { parseSink } from '../common/sink.js';
+import { checkAllowed } from './allowed-values.js';
+import type { BackendRegistry } from './backends/backend.js';
+import type { Catalog } from './catalog.js';
+import { limits } from './limits.js';
+import type { CompositeRef, Environment, RequestedTool } from './model.js';
+import { FieldError, KUBERNETES_VERSION, listed, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
-
-/** The XR an environment is rendered for; namespace is set only for Crossplane v2 namespaced XRs. */
-export interface CompositeRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
-export interface RequestedTool {
-  name: string;
-  chart: Chart;
-  namespace: string;
-  catalogValues: JsonObject;
-  /** The claim's values, merged over the catalogue's. */
-  values: JsonObject;
-  dependsOn: string[];
-}
-
-export interface Environment {
-  composite: CompositeRef;
-  backend: string;
-  kubernetesVersion?: string;
-  clusterValues: JsonObject;
-  /** In the order the claim lists them. */
-  tools: RequestedTool[];
-  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339 to the second as Kubernetes writes times. */
-  expiresAt?: string;
-}
 
 const CHART_VERSION = /^v?[0-9A-Za-z.+-]+$/;
 const DURATION = /^([0-9]+[dhms])+$/;
@@ -54,8 +19,15 @@ const DURATION_UNITS: Record<string, number> = {
 };
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** Validates the observed XR against the catalogue; every error names the XR field at fault. */
-export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
+/**
+ * Validates the observed XR against the catalogue and its backend (one of `backends`), so that
+ * composing it cannot fail; every error names the XR field at fault.
+ */
+export function parseEnvironment(
+  xr: unknown,
+  catalog: Catalog,
+  backends: BackendRegistry,
+): Environment {
   const root = read.object(xr, 'observed.composite.resource');
   const metadata = read.object(root.metadata, 'metadata');
   const composite: CompositeRef = {
@@ -79,7 +51,7 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
       `${quote(backend)} is not a known backend (known: ${[...backends.keys()].join(', ')})`,
     );
   }
-  const offer = catalog.clusterBackends.get(backend);
+  const offer = catalog.clusterOffers.get(backend);
   if (!offer) {
     throw new FieldError(
       'spec.cluster.backend',
@@ -114,6 +86,7 @@ export function parseEnvironment(xr: unknown, catalog: Catalog): Environment {
     const events = read.object(spec.events, 'spec.events');
     if (events.sink !== undefined) checkSink(events.sink, 'spec.events.sink');
   }
+  offer.backend.validate(environment, offer.settings);
   return environment;
 }
 

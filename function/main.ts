@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       )
     : grpc.ServerCredentials.createInsecure();
   const admission = admissionLimits(getHeapStatistics().heap_size_limit, maxRecvMessageBytes);
-  const { server, port } = await startFunctionServer((req) => runFunction(req, logger), {
+  const { server, port } = await startFunctionServer((req) => runFunction(req, { logger }), {
     address,
     credentials,
     maxRecvMessageBytes,

@@ -1,4 +1,4 @@
-import type { CompositeRef } from './environment.js';
+import type { CompositeRef } from './model.js';
 import { derivedName } from './names.js';
 
 /**

@@ -1,5 +1,6 @@
-import type { JsonObject } from './field-error.js';
-import type { Chart } from './catalog.js';
+import { EXTERNAL_NAME_ANNOTATION } from '../common/contract.js';
+import type { JsonObject } from '../common/objects.js';
+import type { Chart } from './model.js';
 import type { Placement } from './placement.js';
 
 /** A provider config reference; `kind` matters only to namespaced (`.m.`) managed resources. */
@@ -60,7 +61,7 @@ export function helmRelease(placement: Placement, options: ReleaseOptions): Json
     metadata: metadata(
       placement,
       options.name,
-      options.releaseName ? { 'crossplane.io/external-name': options.releaseName } : undefined,
+      options.releaseName ? { [EXTERNAL_NAME_ANNOTATION]: options.releaseName } : undefined,
     ),
     spec,
   };

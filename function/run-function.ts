@@ -9,42 +9,63 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
-import { FieldError, isObject } from './field-error.js';
-import { parseCatalog } from './catalog.js';
-import { parseEnvironment } from './environment.js';
-import { compose, type Observed } from './compose.js';
-import { report } from './status.js';
 import type { ObservedResource } from '../common/health.js';
+import { isObject } from '../common/objects.js';
+import type { BackendRegistry } from './backends/backend.js';
+import { clusterBackends } from './backends/index.js';
+import { parseCatalog } from './catalog.js';
+import { compose, type Observed } from './compose.js';
+import { parseEnvironment } from './environment.js';
+import { internalErrorResponse, invalidInputResponse } from './fatal.js';
+import { KUBECONFIG_KEY } from './placement.js';
+import { report } from './status.js';
+import { FieldError } from './untrusted-input.js';
+
+export interface RunOptions {
+  logger?: Logger;
+  /** The cluster backends catalogues may offer; the shipped ones by default. */
+  backends?: BackendRegistry;
+}
+
+/**
+ * How soon Crossplane is to call again while the environment is not Ready. Crossplane 2.2 stops
+ * polling XRs under realtime compositions, and its watch circuit breaker can drop the event of
+ * the last tool becoming Ready: the XR then catches up only when the response's TTL runs out, by
+ * default after 60 s. Once the environment is Ready, the default.
+ */
+const PROGRESSING_TTL = { seconds: 10, nanos: 0 };
 
 /**
  * Reads the catalogue and the XR, composes the environment and answers with the whole desired
- * state. Any error becomes a Fatal result, on which Crossplane applies nothing, so a bad request
- * never deletes what was composed before.
+ * state. Every check is in reading: input at fault is a Fatal `InvalidInput` naming the field,
+ * anything else a Fatal `InternalError`. On a Fatal result Crossplane applies nothing, so a bad
+ * request never deletes what was composed before.
  */
 export async function runFunction(
   req: RunFunctionRequest,
-  logger?: Logger,
+  { logger, backends = clusterBackends }: RunOptions = {},
 ): Promise<RunFunctionResponse> {
   try {
-    return compositionResponse(req);
+    return compositionResponse(req, backends);
   } catch (error) {
-    const message =
-      error instanceof FieldError
-        ? error.message
-        : `internal error: ${error instanceof Error ? error.message : String(error)}`;
-    logger?.warn({ tag: req.meta?.tag, message }, 'RunFunction failed');
-    return fatalResponse(req, message);
+    return error instanceof FieldError
+      ? invalidInputResponse(req, error, logger)
+      : internalErrorResponse(req, 'RunFunction failed', error, logger);
   }
 }
 
-function compositionResponse(req: RunFunctionRequest): RunFunctionResponse {
-  const catalog = parseCatalog(req.input);
+function compositionResponse(
+  req: RunFunctionRequest,
+  backends: BackendRegistry,
+): RunFunctionResponse {
+  const catalog = parseCatalog(req.input, backends);
   const observedXr = req.observed?.composite?.resource;
-  const environment = parseEnvironment(observedXr, catalog);
+  const environment = parseEnvironment(observedXr, catalog, backends);
   const composed = compose(environment, catalog, observedResources(req));
   const summary = report(environment, composed);
+  const environmentReady = summary.status.phase === 'Ready';
 
-  const rsp = to(req);
+  const rsp = environmentReady ? to(req) : to(req, PROGRESSING_TTL);
   // Assigned, not merged: the SDK's setters deep-merge and concatenate lists.
   const desired = { ...(req.desired?.resources ?? {}) };
   for (const [key, { resource, ready }] of composed.resources) {
@@ -65,9 +86,9 @@ function compositionResponse(req: RunFunctionRequest): RunFunctionResponse {
       },
       connectionDetails: {
         ...(previousComposite?.connectionDetails ?? {}),
-        ...(composed.kubeconfig ? { kubeconfig: composed.kubeconfig } : {}),
+        ...(composed.kubeconfig ? { [KUBECONFIG_KEY]: composed.kubeconfig } : {}),
       },
-      ready: summary.phase === 'Ready' ? Ready.READY_TRUE : Ready.READY_FALSE,
+      ready: environmentReady ? Ready.READY_TRUE : Ready.READY_FALSE,
     },
     resources: desired,
   };
@@ -105,18 +126,4 @@ function observedResources(req: RunFunctionRequest): Observed {
 
 function result(severity: Severity, message: string): Result {
   return { severity, message, reason: 'Composed', target: Target.TARGET_COMPOSITE_AND_CLAIM };
-}
-
-/** A Fatal answer that passes the request's desired state through untouched. */
-export function fatalResponse(req: RunFunctionRequest, message: string): RunFunctionResponse {
-  const rsp = to(req);
-  rsp.results = [
-    {
-      severity: Severity.SEVERITY_FATAL,
-      message,
-      reason: 'InvalidInput',
-      target: Target.TARGET_COMPOSITE_AND_CLAIM,
-    },
-  ];
-  return rsp;
 }

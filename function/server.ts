@@ -1,9 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
-  Severity,
-  Target,
-  to,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
@@ -11,6 +8,7 @@ import type { Logger } from 'pino';
 import { AbandonedError, Admission, BusyError, type AdmissionLimits } from './admission.js';
 import { DecodeError } from './codec/errors.js';
 import { decodeRunFunctionRequest, encodeRunFunctionResponse } from './codec/messages.js';
+import { describeError, internalErrorResponse } from './fatal.js';
 
 export type RunFunction = (req: RunFunctionRequest) => Promise<RunFunctionResponse>;
 
@@ -22,9 +20,6 @@ export interface FunctionServerOptions {
   admission: AdmissionLimits;
   logger: Logger;
 }
-
-/** The reason of the Fatal result that answers a failure of the function itself. */
-export const INTERNAL_ERROR_REASON = 'InternalError';
 
 const V1_PATH = FunctionRunnerServiceService.runFunction.path;
 
@@ -79,7 +74,10 @@ export async function startFunctionServer(
             });
           } else {
             // Unreachable unless the decoder itself is broken: everything after decoding answers.
-            options.logger.error({ error: describe(error) }, 'RunFunction could not be answered');
+            options.logger.error(
+              { error: describeError(error) },
+              'RunFunction could not be answered',
+            );
             reply({ code: grpc.status.INTERNAL, details: 'internal error' });
           }
         },
@@ -127,42 +125,10 @@ async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failur
 }
 
 function internalError(bytes: Buffer, { what, error }: Failure, logger: Logger): Buffer {
-  const { message, stack } = describe(error);
   // Decoded afresh: the SDK's `to(req)` shares the request's desired state with the response,
   // so what failed may have changed it.
   const req = decodeRunFunctionRequest(bytes);
-  logger.error({ tag: req.meta?.tag, error: message, stack }, what);
-  return encodeRunFunctionResponse(
-    internalErrorResponse(req, `internal error: ${what}: ${message}`),
-  );
-}
-
-/** A Fatal answer for a failure of the function itself; the desired state passes through. */
-export function internalErrorResponse(
-  req: RunFunctionRequest,
-  message: string,
-): RunFunctionResponse {
-  const rsp = to(req);
-  rsp.results = [
-    {
-      severity: Severity.SEVERITY_FATAL,
-      message,
-      reason: INTERNAL_ERROR_REASON,
-      // The platform team's to fix, not the claim's owner.
-      target: Target.TARGET_COMPOSITE,
-    },
-  ];
-  return rsp;
-}
-
-/** What was thrown, as text; whatever it is (a getter that throws included), this does not throw. */
-function describe(error: unknown): { message: string; stack?: string } {
-  try {
-    if (error instanceof Error) return { message: error.message || error.name, stack: error.stack };
-    return { message: `${typeof error} ${String(error)}` };
-  } catch {
-    return { message: `an unprintable ${typeof error}` };
-  }
+  return encodeRunFunctionResponse(internalErrorResponse(req, what, error, logger));
 }
 
 /**
@@ -172,8 +138,9 @@ function describe(error: unknown): { message: string; stack?: string } {
 export async function mutualTlsCredentials(directory: string): Promise<grpc.ServerCredentials> {
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const [key, cert, ca] = await Promise.all(
-    ['tls.key', 'tls.crt', 'ca.crt'].map((file) => readFile(join(directory, file))),
-  );
-  return grpc.ServerCredentials.createSsl(ca!, [{ private_key: key!, cert_chain: cert! }], true);
+  // One after the other, so that a missing file is named the same way every time.
+  const key = await readFile(join(directory, 'tls.key'));
+  const cert = await readFile(join(directory, 'tls.crt'));
+  const ca = await readFile(join(directory, 'ca.crt'));
+  return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
 }

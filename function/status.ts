@@ -1,19 +1,24 @@
-import type { JsonObject } from './field-error.js';
-import type { Environment } from './environment.js';
-import type { Composed, ToolState } from './compose.js';
-
-export type Phase = 'Pending' | 'ProvisioningCluster' | 'InstallingTools' | 'Ready' | 'Failed';
+import {
+  CLUSTER_READY_CONDITION,
+  TOOLS_READY_CONDITION,
+  type ClusterStatus,
+  type ConditionType,
+  type EnvironmentStatus,
+  type Phase,
+  type ToolStatus,
+} from '../common/contract.js';
+import type { Composed } from './compose.js';
+import type { Environment } from './model.js';
 
 export interface ConditionReport {
-  type: 'ClusterReady' | 'ToolsReady';
+  type: ConditionType;
   ready: boolean;
   reason: string;
   message: string;
 }
 
 export interface Report {
-  phase: Phase;
-  status: JsonObject;
+  status: EnvironmentStatus;
   conditions: ConditionReport[];
   /** What a developer reads on the claim; `warning` for failures. */
   message: { text: string; warning: boolean };
@@ -50,7 +55,7 @@ export function report(environment: Environment, composed: Composed): Report {
     text = `environment ready (${progress})`;
   }
 
-  const clusterStatus: JsonObject = {
+  const clusterStatus: ClusterStatus = {
     backend: environment.backend,
     ready: cluster.health.state === 'ready',
     endpoint: cluster.endpoint,
@@ -62,15 +67,10 @@ export function report(environment: Environment, composed: Composed): Report {
       key: composed.placement.kubeconfigSecret.key,
     };
   }
-  const status: JsonObject = {
-    phase,
-    cluster: clusterStatus,
-    tools: tools.map(toolStatus),
-  };
+  const status: EnvironmentStatus = { phase, cluster: clusterStatus, tools };
   if (environment.expiresAt) status.expiresAt = environment.expiresAt;
 
   return {
-    phase,
     status,
     conditions: [clusterCondition(composed), toolsCondition(tools, progress)],
     message: { text, warning: phase === 'Failed' },
@@ -78,33 +78,32 @@ export function report(environment: Environment, composed: Composed): Report {
   };
 }
 
-function toolStatus(tool: ToolState): JsonObject {
-  const status: JsonObject = {
-    name: tool.name,
-    version: tool.version,
-    ready: tool.ready,
-    phase: tool.phase,
-  };
-  if (tool.message) status.message = tool.message;
-  return status;
-}
-
 function clusterCondition({ cluster }: Composed): ConditionReport {
   switch (cluster.health.state) {
     case 'ready':
-      return { type: 'ClusterReady', ready: true, reason: 'Available', message: cluster.endpoint };
+      return {
+        type: CLUSTER_READY_CONDITION,
+        ready: true,
+        reason: 'Available',
+        message: cluster.endpoint,
+      };
     case 'failed':
       return {
-        type: 'ClusterReady',
+        type: CLUSTER_READY_CONDITION,
         ready: false,
         reason: 'Failed',
         message: cluster.health.message,
       };
     case 'absent':
-      return { type: 'ClusterReady', ready: false, reason: 'Creating', message: 'not created yet' };
+      return {
+        type: CLUSTER_READY_CONDITION,
+        ready: false,
+        reason: 'Creating',
+        message: 'not created yet',
+      };
     case 'progressing':
       return {
-        type: 'ClusterReady',
+        type: CLUSTER_READY_CONDITION,
         ready: false,
         reason: 'Creating',
         message: cluster.health.message ?? 'provisioning',
@@ -112,16 +111,16 @@ function clusterCondition({ cluster }: Composed): ConditionReport {
   }
 }
 
-function toolsCondition(tools: ToolState[], progress: string): ConditionReport {
+function toolsCondition(tools: ToolStatus[], progress: string): ConditionReport {
   if (tools.some((tool) => tool.phase === 'Failed')) {
-    return { type: 'ToolsReady', ready: false, reason: 'Failed', message: progress };
+    return { type: TOOLS_READY_CONDITION, ready: false, reason: 'Failed', message: progress };
   }
   if (tools.every((tool) => tool.ready)) {
-    return { type: 'ToolsReady', ready: true, reason: 'Available', message: progress };
+    return { type: TOOLS_READY_CONDITION, ready: true, reason: 'Available', message: progress };
   }
   const installing = tools.some((tool) => tool.phase === 'Installing');
   return {
-    type: 'ToolsReady',
+    type: TOOLS_READY_CONDITION,
     ready: false,
     reason: installing ? 'Installing' : 'Waiting',
     message: progress,

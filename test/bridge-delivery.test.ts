@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildEvent, EventType } from '../bridge/cdevents.js';
 import { DeliveryError, encode, post, sinkAgents, toCloudEvent } from '../bridge/cloudevents.js';
-import { loadConfig } from '../bridge/config.js';
 import { createEmitter } from '../bridge/emitter.js';
 import { Metrics } from '../bridge/metrics.js';
 import { WorkQueue } from '../bridge/queue.js';
@@ -121,87 +120,6 @@ describe('CloudEvents delivery', () => {
     await emit(event, own.url);
     await emit(event, undefined);
     expect([own.received.length, fallback.received.length]).toEqual([1, 1]);
-  });
-});
-
-describe('bridge configuration', () => {
-  it('has defaults that need nothing set', () => {
-    expect(loadConfig({})).toMatchObject({
-      extensions: {},
-      mode: 'binary',
-      source: '/xenvironment-bridge',
-      composites: [
-        { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' },
-      ],
-      composed: [{ group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' }],
-      httpAddress: { host: '127.0.0.1', port: 8080 },
-      sinkAllow: ['*.svc', '*.svc.cluster.local'],
-      lease: {
-        namespace: 'crossplane-system',
-        name: 'xenvironment-bridge',
-        durationMs: 15_000,
-        renewDeadlineMs: 10_000,
-        retryPeriodMs: 2_000,
-      },
-    });
-    expect(loadConfig({}).defaultSink).toBeUndefined();
-  });
-
-  it("lets claims name K_SINK's host besides the allowed ones, and finds its namespace", () => {
-    const config = loadConfig(
-      {
-        K_SINK: 'http://Broker.Example.org:8080/ns/default',
-        BRIDGE_SINK_ALLOW: '*.events.example.org, 10.0.0.7',
-        POD_NAME: 'function-xenvironment-7d9f-abcde',
-      },
-      'team-system\n',
-    );
-    expect(config.sinkAllow).toEqual(['*.events.example.org', '10.0.0.7', 'broker.example.org']);
-    expect(config.lease).toMatchObject({
-      namespace: 'team-system',
-      identity: 'function-xenvironment-7d9f-abcde',
-    });
-    expect(loadConfig({ POD_NAMESPACE: 'a' }, 'b').lease.namespace).toBe('a');
-    expect(loadConfig({ BRIDGE_HTTP_ADDRESS: '[fd00::1]:8080' }).httpAddress).toEqual({
-      host: 'fd00::1',
-      port: 8080,
-    });
-    // Without a pod name, every process is a candidate of its own.
-    expect(loadConfig({}).lease.identity).not.toBe(loadConfig({}).lease.identity);
-  });
-
-  it('reads the SinkBinding variables; K_CE_OVERRIDES may be empty and holds extensions only', () => {
-    expect(loadConfig({ K_SINK: 'http://broker/ns/default', K_CE_OVERRIDES: '' })).toMatchObject({
-      defaultSink: 'http://broker/ns/default',
-      extensions: {},
-    });
-    expect(loadConfig({ K_CE_OVERRIDES: '{"extensions":{"team":"a"}}' }).extensions).toEqual({
-      team: 'a',
-    });
-  });
-
-  it.each([
-    [{ K_SINK: 'broker' }, 'K_SINK: "broker" is not an absolute URL with a valid host and port'],
-    [{ K_SINK: 'ftp://broker/' }, 'K_SINK: "ftp://broker/": scheme ftp: is not http or https'],
-    [{ BRIDGE_SINK_ALLOW: 'a.*.org' }, 'BRIDGE_SINK_ALLOW: "a.*.org" is not a host, *.domain or *'],
-    [
-      { BRIDGE_LEASE_RENEW_DEADLINE_MS: '20000' },
-      'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
-    ],
-    [{ K_CE_OVERRIDES: '{' }, 'K_CE_OVERRIDES: not JSON'],
-    [{ K_CE_OVERRIDES: '{"type":"x"}' }, 'K_CE_OVERRIDES: may hold only {"extensions": {...}}'],
-    [
-      { K_CE_OVERRIDES: '{"extensions":{"Bad-Name":"x"}}' },
-      'K_CE_OVERRIDES: extension "Bad-Name" is not a CloudEvents attribute name',
-    ],
-    [{ BRIDGE_CE_MODE: 'batch' }, 'BRIDGE_CE_MODE: batch is not binary or structured'],
-    [
-      { BRIDGE_COMPOSITES: 'xenvironments' },
-      'BRIDGE_COMPOSITES: "xenvironments" is not group/version/plural',
-    ],
-    [{ BRIDGE_WORKERS: '0' }, 'BRIDGE_WORKERS: 0 is not a whole number ≥ 1'],
-  ])('refuses %j naming the variable', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(message);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { CLUSTER_KEY, COMPOSITION_RESOURCE_NAME_ANNOTATION, toolKey } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
 import { ApiError } from '../bridge/api.js';
 import type { CDEvent } from '../bridge/cdevents.js';
@@ -8,8 +9,11 @@ import { recordProblems } from '../bridge/record.js';
 import { Reconciler, type Change, type Store } from '../bridge/reconciler.js';
 import type { Recorded } from '../bridge/transitions.js';
 import { checkEventLog, label, openIncidents } from './support/event-log.js';
+import { CLUSTER_ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
+import { xEnvironment } from './support/requests.js';
 
 const KEY = '0//dev';
+const ARGO_CD = toolKey('argo-cd');
 type Metadata = {
   resourceVersion: string;
   annotations?: Record<string, string>;
@@ -58,7 +62,7 @@ class MemoryStore implements Store {
 
   composed(): JsonObject[] {
     const release = (key: string, version: string) => ({
-      metadata: { annotations: { 'crossplane.io/composition-resource-name': key } },
+      metadata: { annotations: { [COMPOSITION_RESOURCE_NAME_ANNOTATION]: key } },
       spec: { forProvider: { chart: { name: key, version } } },
       status: {
         conditions: this.failing.has(key)
@@ -66,7 +70,7 @@ class MemoryStore implements Store {
           : [{ type: 'Ready', status: 'True', reason: 'Available' }],
       },
     });
-    return [release('cluster', '0.30.0'), release('tool-argo-cd', '9.1.0')];
+    return [release(CLUSTER_KEY, '0.30.0'), release(ARGO_CD, '9.1.0')];
   }
 
   async write(_key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
@@ -97,12 +101,9 @@ class MemoryStore implements Store {
 }
 
 const xr = {
-  apiVersion: 'platform.xenvironment.io/v1alpha1',
-  kind: 'XEnvironment',
-  metadata: { name: 'dev', uid: 'c0ffee00-0000-4000-8000-000000000001' },
-  spec: { tools: [{ name: 'argo-cd' }] },
+  ...xEnvironment({ tools: [{ name: 'argo-cd' }] }, { name: 'dev', uid: ENVIRONMENT_UID }),
   status: {
-    cluster: { endpoint: 'https://vcluster.vcluster-dev.svc:443' },
+    cluster: { endpoint: CLUSTER_ENDPOINT },
     tools: [{ name: 'argo-cd', version: '9.1.0' }],
   },
 };
@@ -174,7 +175,7 @@ describe('bridge reconciler', () => {
     expect(recorded).toHaveLength(4);
 
     // Meanwhile argo-cd fails: a different next transition, which must not take their places.
-    store.failing.add('tool-argo-cd');
+    store.failing.add(ARGO_CD);
     up = true;
     await reconciler(store, emit).reconcile(KEY);
     expect(sent.slice(0, 4).map((s) => s.event.context.id)).toEqual(recorded);
@@ -220,8 +221,8 @@ describe('bridge reconciler', () => {
       }
     };
     for (let round = 0; round < 60; round++) {
-      if (round % 3 === 0) toggle(store.failing, 'tool-argo-cd');
-      if (round % 7 === 0) toggle(store.failing, 'cluster');
+      if (round % 3 === 0) toggle(store.failing, ARGO_CD);
+      if (round % 7 === 0) toggle(store.failing, CLUSTER_KEY);
       if (random() < 0.2) store.failWrites = 1;
       await reconciler(store, emit)
         .reconcile(KEY)
@@ -268,7 +269,7 @@ describe('bridge reconciler', () => {
     expect(store.record!.epoch).not.toBe('0');
 
     // The environment is not silenced, and its next ids are new ones.
-    store.failing.add('tool-argo-cd');
+    store.failing.add(ARGO_CD);
     await r.reconcile(KEY);
     const after = sent.slice(before.length).map((s) => s.event.context.id);
     expect(labels(sent.slice(before.length))).toEqual([
@@ -280,7 +281,7 @@ describe('bridge reconciler', () => {
 
   it('keeps the open incidents of a damaged record, so their resolution names them', async () => {
     const store = new MemoryStore(xr);
-    store.failing.add('tool-argo-cd');
+    store.failing.add(ARGO_CD);
     const { sent, emit } = sink();
     await reconciler(store, emit).reconcile(KEY);
     const detected = sent.find((s) => s.event.context.type.includes('incident.detected'))!;
@@ -366,7 +367,7 @@ describe('bridge reconciler', () => {
 
     const good = 'http://broker.team-a.svc.cluster.local/';
     store.edit((x) => ((x.spec as JsonObject).events = { sink: good }));
-    store.failing.add('tool-argo-cd');
+    store.failing.add(ARGO_CD);
     await reconciler(store, emit).reconcile(KEY);
     expect(sent.slice(-3).map((s) => [label(s.event), s.sink])).toEqual([
       [`incident.resolved ${incident.event.subject.id}`, undefined],

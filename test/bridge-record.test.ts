@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { planBatch } from '../bridge/batch.js';
 import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
-import { adoptObserved, readRecord, recordProblems } from '../bridge/record.js';
-import { emptyRecord, type Observation } from '../bridge/transitions.js';
+import { adoptObserved, finalizerChange, readRecord, recordProblems } from '../bridge/record.js';
+import { emptyRecord, type OutboxEntry } from '../bridge/transitions.js';
+import { CLUSTER_ENDPOINT, observation as observed } from './support/observations.js';
 
-const observation: Observation = {
-  uid: '5f0c9a4e-2d7b-4c1e-9a63-0b8f1e2d3c4a',
-  id: 'team-a/dev',
-  deleting: false,
-  gone: false,
-  cluster: { ready: true, endpoint: 'https://vcluster.vcluster-dev.svc:443' },
+const observation = observed({
+  cluster: { ready: true, endpoint: CLUSTER_ENDPOINT },
   tools: [
     {
       name: 'cert-manager',
@@ -25,7 +22,7 @@ const observation: Observation = {
       artifactId: 'pkg:generic/argo-cd@9.1.0',
     },
   ],
-};
+});
 const valid = planBatch(observation, emptyRecord(), '/test', new Date('2026-11-25T09:00:00Z'));
 const event = valid.outbox[0]!.event;
 
@@ -147,5 +144,51 @@ describe('bridge record rebuilding', () => {
     const unready = { ...observation, cluster: { ready: false } };
     expect(adoptObserved(unready, '1', {})).toMatchObject({ created: true, ready: false });
     expect(adoptObserved({ ...unready, tools: [] }, '1', {})).toMatchObject({ created: false });
+  });
+});
+
+describe("the bridge's finalizer", () => {
+  const gone = { ...observation, deleting: true, gone: true };
+  const deletion = planBatch(gone, valid, '/test', new Date()).outbox;
+  const table: {
+    name: string;
+    input: { deleting: boolean; finalizerSet: boolean; delivered: OutboxEntry[] };
+    want: 'add' | 'remove' | undefined;
+  }[] = [
+    {
+      name: 'added to a live XR without it',
+      input: { deleting: false, finalizerSet: false, delivered: [] },
+      want: 'add',
+    },
+    {
+      name: 'added with the first events delivered',
+      input: { deleting: false, finalizerSet: false, delivered: valid.outbox },
+      want: 'add',
+    },
+    {
+      name: 'kept while the XR lives',
+      input: { deleting: false, finalizerSet: true, delivered: valid.outbox },
+      want: undefined,
+    },
+    {
+      name: 'never added to an XR being deleted',
+      input: { deleting: true, finalizerSet: false, delivered: [] },
+      want: undefined,
+    },
+    {
+      name: 'kept while the deletion is not delivered',
+      input: { deleting: true, finalizerSet: true, delivered: valid.outbox },
+      want: undefined,
+    },
+    {
+      name: 'removed once the deletion is delivered',
+      input: { deleting: true, finalizerSet: true, delivered: deletion },
+      want: 'remove',
+    },
+  ];
+  it.each(table)('$name', ({ input, want }) => {
+    expect(finalizerChange({ deleting: input.deleting }, input.finalizerSet, input.delivered)).toBe(
+      want,
+    );
   });
 });

@@ -8,23 +8,9 @@ import {
 } from '../bridge/transitions.js';
 import { eventFor } from '../bridge/events.js';
 import { MAX_BATCH, planBatch } from '../bridge/batch.js';
+import { observation } from './support/observations.js';
 
 const purl = (name: string, version: string) => `pkg:generic/${name}@${version}`;
-
-function observation(overrides: Partial<Observation> = {}): Observation {
-  return {
-    uid: '5f0c9a4e-2d7b-4c1e-9a63-0b8f1e2d3c4a',
-    id: 'team-a/dev',
-    deleting: false,
-    gone: false,
-    cluster: { ready: false, endpoint: 'https://vcluster.vcluster-dev.svc:443' },
-    tools: [
-      { name: 'cert-manager', version: 'v1.19.1', ready: false },
-      { name: 'argo-cd', version: '9.1.0', ready: false },
-    ],
-    ...overrides,
-  };
-}
 
 function ready(o: Observation, ...names: string[]): Observation {
   return {

@@ -10,7 +10,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { peakRssMiB } from '../bench/proc.js';
+import { peakRssMiB } from './support/proc.js';
 import { writeCharts } from './controlplane/chart-repository.js';
 import { garbageCollectorWatches } from './controlplane/kube-controller-manager.js';
 import { waitFor } from './controlplane/processes.js';

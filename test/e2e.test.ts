@@ -17,7 +17,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutualTlsCredentials } from '../function/server.js';
-import { startControlPlane, freePort, type ControlPlane } from './controlplane/controlplane.js';
+import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js';
+import { freePort } from './support/net.js';
 import { createTestPki } from './support/certificates.js';
 import { CrossplaneStandIn, compositeCrd, condition } from './support/crossplane-standin.js';
 import { composedResourceCrds } from './support/crds.js';

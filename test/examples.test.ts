@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPOSITION_RESOURCE_NAME_ANNOTATION, toolKey, toolOfKey } from '../common/contract.js';
 import { allValid, functionsFile, render, validate, type Run } from './support/crank.js';
 import { CRD_DIRS } from './support/crds.js';
 import { serveForRender } from './support/function-binary.js';
@@ -87,9 +88,9 @@ describe.each(variants)('the $variant examples, rendered by the real CLI', (vari
       .map(
         (d) => (d.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined,
       )
-      .map((annotations) => annotations?.['crossplane.io/composition-resource-name'])
-      .filter((key) => key?.startsWith('tool-'));
-    expect(composedTools.sort()).toEqual(tools.map((tool) => `tool-${tool}`));
+      .map((annotations) => annotations?.[COMPOSITION_RESOURCE_NAME_ANNOTATION])
+      .filter((key) => key !== undefined && toolOfKey(key) !== undefined);
+    expect(composedTools.sort()).toEqual(tools.map(toolKey));
 
     const expectedPath = `${variant.examples}/expected/${stage}.yaml`;
     if (process.env.UPDATE_EXPECTED) await writeFile(expectedPath, stdout);

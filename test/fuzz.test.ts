@@ -12,9 +12,10 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_NODE_FLAGS } from '../bench/function.js';
+import { HOST_NAMESPACE_KEY } from '../common/contract.js';
 import { runFunction } from '../function/run-function.js';
-import { freePort } from './controlplane/controlplane.js';
+import { IMAGE_NODE_FLAGS } from './support/image.js';
+import { freePort } from './support/net.js';
 import {
   decodeRunFunctionRequest,
   decodeRunFunctionResponse,
@@ -259,6 +260,6 @@ describe('hostile requests over gRPC, against the bundle under the image heap fl
     const rsp = decodeRunFunctionResponse(
       await client.call(sendable(largeParts(catalog, 10))!.bytes),
     );
-    expect(rsp.desired?.resources).toHaveProperty('host-namespace');
+    expect(rsp.desired?.resources).toHaveProperty(HOST_NAMESPACE_KEY);
   });
 });

@@ -2,7 +2,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +10,14 @@ import {
   Target,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { pino } from 'pino';
+import { CLUSTER_KEY, HOST_NAMESPACE_KEY } from '../common/contract.js';
 import { encodeRunFunctionRequest } from '../function/codec/messages.js';
 import { runFunction } from '../function/run-function.js';
 import { mutualTlsCredentials, type RunFunction } from '../function/server.js';
 import { deepList, deepStruct, depthOf } from './support/big-values.js';
 import { startMain } from './support/function-binary.js';
-import { freePort } from './controlplane/controlplane.js';
+import { capturedLogger } from './support/logs.js';
+import { freePort } from './support/net.js';
 import { createTestPki, type TestPki } from './support/certificates.js';
 import {
   BYTES,
@@ -61,7 +61,7 @@ describe('mTLS on loopback', () => {
 
   it('answers a client with a certificate from the trusted CA, on v1 and v1beta1', async () => {
     const v1 = await fn.call(newEnvironment());
-    expect(Object.keys(v1.desired!.resources)).toContain('host-namespace');
+    expect(Object.keys(v1.desired!.resources)).toContain(HOST_NAMESPACE_KEY);
     const v1beta1 = connectFunction(fn.address, clientCredentials(), 'v1beta1');
     try {
       const rsp = await v1beta1.call(newEnvironment());
@@ -173,17 +173,6 @@ describe('values nested deeper than the SDK could decode', () => {
 });
 
 /** A logger whose JSON lines the test reads. */
-function capturedLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
-
 describe('failures', () => {
   it('answers bytes that are not a RunFunctionRequest with INVALID_ARGUMENT, saying why', async () => {
     const fn = await startFunction();
@@ -221,7 +210,7 @@ describe('failures', () => {
       run: async (req) => {
         // What a function built with the SDK's to(req) does: its desired state is the request's.
         const rsp = { ...req, results: [], conditions: [] } as unknown as RunFunctionResponse;
-        req.desired!.resources['cluster'] = {
+        req.desired!.resources[CLUSTER_KEY] = {
           resource: { spec: { replicas: 10n } },
           connectionDetails: {},
           ready: 0,
@@ -351,7 +340,7 @@ describe('the function binary', () => {
       const client = connectFunction('127.0.0.1:9443', grpc.credentials.createInsecure());
       try {
         expect(Object.keys((await client.call(newEnvironment())).desired!.resources)).toContain(
-          'host-namespace',
+          HOST_NAMESPACE_KEY,
         );
       } finally {
         client.close();
@@ -392,7 +381,7 @@ describe('the function binary', () => {
     const client = connectFunction(`127.0.0.1:${port}`, clientCredentials());
     try {
       const rsp = await client.call(newEnvironment());
-      expect(Object.keys(rsp.desired!.resources)).toContain('host-namespace');
+      expect(Object.keys(rsp.desired!.resources)).toContain(HOST_NAMESPACE_KEY);
     } finally {
       client.close();
     }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { CLUSTER_KEY, DNS_LABEL, HOST_NAMESPACE_KEY, toolKey } from '../common/contract.js';
 import { derivedName } from '../function/names.js';
 import { placementFor } from '../function/placement.js';
 import { runFunction } from '../function/run-function.js';
@@ -7,7 +8,6 @@ import { Random } from './support/random.js';
 import { observedResource, request, shippedCatalog, xEnvironment } from './support/requests.js';
 
 type Obj = Record<string, unknown>;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A tenant's names, and what the function derives a name for: every role it uses. */
 interface Tuple {
@@ -98,14 +98,57 @@ describe('derived names', () => {
     expect(problems).toEqual([]);
   });
 
-  it('keep a readable head and always end in a hash of the parts', () => {
-    expect(derivedName(['cluster', '', 'dev-x7k2p'])).toMatch(/^cluster-dev-x7k2p-[a-z2-7]{10}$/);
-    expect(derivedName(['vcluster', 'team-a', 'dev'])).toMatch(
-      /^vcluster-team-a-dev-[a-z2-7]{10}$/,
-    );
-    // Characters a label may not hold are replaced; a head of nothing leaves the hash alone.
-    expect(derivedName(['tool', '', 'a.b_C'])).toMatch(/^tool-a-b-[a-z2-7]{10}$/);
-    expect(derivedName(['', '...'])).toMatch(/^[a-z2-7]{10}$/);
+  // Exact names: a change to how names are derived renames every composed resource, which
+  // Crossplane would delete and create anew. The hashes were computed apart from this code.
+  const table: { name: string; input: { parts: string[]; max?: number }; want: string }[] = [
+    {
+      name: 'a readable head of the parts, and a hash of them',
+      input: { parts: ['vcluster', 'team-a', 'dev'] },
+      want: 'vcluster-team-a-dev-fxyxntmhwq',
+    },
+    {
+      name: 'empty parts left out of the head, not out of the hash',
+      input: { parts: ['cluster', '', 'dev-x7k2p'] },
+      want: 'cluster-dev-x7k2p-frfq4y6spp',
+    },
+    {
+      name: 'characters a label may not hold replaced, dashes at the ends trimmed',
+      input: { parts: ['tool', '', 'a.b_C'] },
+      want: 'tool-a-b-2pmfx45hhw',
+    },
+    {
+      name: 'a head of nothing: the hash alone',
+      input: { parts: ['', '...'] },
+      want: 'uzyvbwwbbm',
+    },
+    {
+      name: 'the same head split differently: another hash (1)',
+      input: { parts: ['a', 'b-c'] },
+      want: 'a-b-c-uabcnzfdlb',
+    },
+    {
+      name: 'the same head split differently: another hash (2)',
+      input: { parts: ['a-b', 'c'] },
+      want: 'a-b-c-vfiewrhywz',
+    },
+    {
+      name: 'a long head cut to fit 63 characters',
+      input: { parts: ['tool', '', 'x'.repeat(60), 'argo-cd'] },
+      want: `tool-${'x'.repeat(47)}-vt4ttz35kv`,
+    },
+    {
+      name: 'a bound of 20: as much head as fits',
+      input: { parts: ['vcluster', 'team-a', 'dev'], max: 20 },
+      want: 'vcluster-fxyxntmhwq',
+    },
+    {
+      name: 'a bound of the hash alone',
+      input: { parts: ['vcluster', 'team-a', 'dev'], max: 10 },
+      want: 'fxyxntmhwq',
+    },
+  ];
+  it.each(table)('$name', ({ input, want }) => {
+    expect(derivedName(input.parts, input.max)).toBe(want);
   });
 
   it('fit any bound of at least the hash', () => {
@@ -125,8 +168,8 @@ describe('names a tenant can reach', () => {
     catalog = await shippedCatalog();
   });
   const up = () => ({
-    'host-namespace': observedResource('Object', { ready: true }),
-    cluster: observedResource('Release', { ready: true }),
+    [HOST_NAMESPACE_KEY]: observedResource('Object', { ready: true }),
+    [CLUSTER_KEY]: observedResource('Release', { ready: true }),
   });
   /** Every name the response gives the host or composes: host namespace, kubeconfig Secret, resources. */
   function namesIn(rsp: RunFunctionResponse): Set<string> {
@@ -187,6 +230,6 @@ describe('names a tenant can reach', () => {
     expect(overlap(a, ab)).toEqual([]);
     const x = await run('x', ['cluster']);
     const release = (key: string) => (x.desired!.resources[key]!.resource!.metadata as Obj).name;
-    expect(release('tool-cluster')).not.toBe(release('cluster'));
+    expect(release(toolKey('cluster'))).not.toBe(release(CLUSTER_KEY));
   });
 });

@@ -7,7 +7,22 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import {
+  CLUSTER_KEY,
+  CLUSTER_READY_CONDITION,
+  DNS_LABEL,
+  HELM_PROVIDER_CONFIG_KEY,
+  HOST_NAMESPACE_KEY,
+  KUBERNETES_PROVIDER_CONFIG_KEY,
+  TOOLS_READY_CONDITION,
+  prerequisiteUsageKey,
+  toolKey,
+  usageKey,
+} from '../common/contract.js';
+import type { BackendRegistry, ClusterBackend } from '../function/backends/backend.js';
+import { vcluster, type VclusterSettings } from '../function/backends/vcluster.js';
 import { runFunction } from '../function/run-function.js';
+import { capturedLogger } from './support/logs.js';
 import { observedResource, request, shippedCatalog, xEnvironment } from './support/requests.js';
 
 type Obj = Record<string, unknown>;
@@ -17,36 +32,38 @@ beforeAll(async () => {
   catalog = await shippedCatalog();
 });
 
+const HOST_NAMESPACE_USAGE_KEY = prerequisiteUsageKey(HOST_NAMESPACE_KEY);
 const kubeconfig = Buffer.from('apiVersion: v1\nkind: Config\n# not base64: raw bytes\n');
 const ready = (extra = {}) => observedResource('Release', { ready: true, ...extra });
 const installing = () => observedResource('Release', { ready: false });
 const exists = (kind = 'ProviderConfig') => observedResource(kind);
 const hostNamespace = (isReady = true) => observedResource('Object', { ready: isReady });
 const providerConfigs = () => ({
-  'helm-providerconfig': exists(),
-  'kubernetes-providerconfig': exists(),
+  [HELM_PROVIDER_CONFIG_KEY]: exists(),
+  [KUBERNETES_PROVIDER_CONFIG_KEY]: exists(),
 });
 /** A cluster that is up, as every later stage observes it. */
 const upCluster = (extra = {}) => ({
-  'host-namespace': hostNamespace(),
-  'host-namespace-usage': exists('Usage'),
-  cluster: ready(extra),
+  [HOST_NAMESPACE_KEY]: hostNamespace(),
+  [HOST_NAMESPACE_USAGE_KEY]: exists('Usage'),
+  [CLUSTER_KEY]: ready(extra),
   ...providerConfigs(),
 });
 
 /** What a cluster that is up composes, with `others`, as composedKeys lists them. */
 const withCluster = (...others: string[]) =>
   [
-    'cluster',
-    'helm-providerconfig',
-    'host-namespace',
-    'host-namespace-usage',
-    'kubernetes-providerconfig',
+    CLUSTER_KEY,
+    HELM_PROVIDER_CONFIG_KEY,
+    HOST_NAMESPACE_KEY,
+    HOST_NAMESPACE_USAGE_KEY,
+    KUBERNETES_PROVIDER_CONFIG_KEY,
     ...others,
   ].sort();
 
+/** Short while not Ready: Crossplane 2.2 may not call again for a Release turning Ready. */
+const PROGRESSING_TTL = { seconds: 10, nanos: 0 };
 const twoTools = { tools: [{ name: 'cert-manager' }, { name: 'argo-cd' }] };
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function composedKeys(rsp: RunFunctionResponse): string[] {
   return Object.keys(rsp.desired?.resources ?? {}).sort();
@@ -65,7 +82,7 @@ function fatalMessage(rsp: RunFunctionResponse): string | undefined {
   return rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
 }
 function clusterCondition(rsp: RunFunctionResponse) {
-  return rsp.conditions.find((c) => c.type === 'ClusterReady');
+  return rsp.conditions.find((c) => c.type === CLUSTER_READY_CONDITION);
 }
 
 /** A copy of the shipped catalogue, edited. */
@@ -103,7 +120,7 @@ const secretMissing =
 const secretMissingRequest = (details: Obj[]) =>
   request(xEnvironment(twoTools), catalog, {
     ...upCluster(),
-    cluster: observedResource('Release', {
+    [CLUSTER_KEY]: observedResource('Release', {
       ready: false,
       syncedError: secretMissing,
       spec: { connectionDetails: details },
@@ -120,15 +137,15 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'a new environment composes its host namespace and provider configs; the cluster waits for the namespace',
+    name: 'a new environment composes its host namespace and provider configs; the cluster waits for the namespace; Crossplane is to call again in 10 s',
     req: () => request(xEnvironment(twoTools), catalog),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual([
-        'helm-providerconfig',
-        'host-namespace',
-        'kubernetes-providerconfig',
+        HELM_PROVIDER_CONFIG_KEY,
+        HOST_NAMESPACE_KEY,
+        KUBERNETES_PROVIDER_CONFIG_KEY,
       ]);
-      const namespace = composed(rsp, 'host-namespace');
+      const namespace = composed(rsp, HOST_NAMESPACE_KEY);
       expect(namespace).toMatchObject({
         apiVersion: 'kubernetes.crossplane.io/v1alpha2',
         kind: 'Object',
@@ -141,6 +158,7 @@ const cases: Case[] = [
       expect(manifest.metadata.name).toMatch(/^vcluster-dev-x7k2p-[a-z2-7]{10}$/);
       expect(status(rsp).phase).toBe('Pending');
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_FALSE);
+      expect(rsp.meta?.ttl).toEqual(PROGRESSING_TTL);
       expect(rsp.results[0]).toMatchObject({
         severity: Severity.SEVERITY_NORMAL,
         message: 'creating the vcluster cluster (0 of 2 tools ready)',
@@ -168,13 +186,13 @@ const cases: Case[] = [
     name: 'a host namespace being created: the cluster is provisioning and waits for it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        'host-namespace': hostNamespace(false),
+        [HOST_NAMESPACE_KEY]: hostNamespace(false),
         ...providerConfigs(),
       }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).not.toContain('cluster');
+      expect(composedKeys(rsp)).not.toContain(CLUSTER_KEY);
       expect(status(rsp).phase).toBe('ProvisioningCluster');
-      const namespace = forProvider(composed(rsp, 'host-namespace')).manifest as Obj;
+      const namespace = forProvider(composed(rsp, HOST_NAMESPACE_KEY)).manifest as Obj;
       expect(clusterCondition(rsp)).toMatchObject({
         status: Status.STATUS_CONDITION_FALSE,
         reason: 'Creating',
@@ -186,19 +204,19 @@ const cases: Case[] = [
     name: 'a ready host namespace lets the cluster Release in, installing into it without creating it, deleted before it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        'host-namespace': hostNamespace(),
+        [HOST_NAMESPACE_KEY]: hostNamespace(),
         ...providerConfigs(),
       }),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual(withCluster());
-      const cluster = composed(rsp, 'cluster');
-      const namespace = composed(rsp, 'host-namespace');
+      const cluster = composed(rsp, CLUSTER_KEY);
+      const namespace = composed(rsp, HOST_NAMESPACE_KEY);
       const namespaceName = nameOf(forProvider(namespace).manifest as Obj);
       expect(forProvider(cluster)).toMatchObject({
         namespace: namespaceName,
         skipCreateNamespace: true,
       });
-      expect(composed(rsp, 'host-namespace-usage')).toMatchObject({
+      expect(composed(rsp, HOST_NAMESPACE_USAGE_KEY)).toMatchObject({
         kind: 'Usage',
         spec: {
           of: { kind: 'Object', resourceRef: { name: nameOf(namespace) } },
@@ -206,7 +224,7 @@ const cases: Case[] = [
           replayDeletion: true,
         },
       });
-      expect(rsp.desired!.resources['host-namespace']!.ready).toBe(Ready.READY_TRUE);
+      expect(rsp.desired!.resources[HOST_NAMESPACE_KEY]!.ready).toBe(Ready.READY_TRUE);
       expect(status(rsp).phase).toBe('ProvisioningCluster');
       expect(status(rsp).cluster).toMatchObject({
         endpoint: `https://vcluster.${namespaceName}.svc:443`,
@@ -217,7 +235,7 @@ const cases: Case[] = [
     name: 'a host namespace that cannot be made fails the environment, naming it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        'host-namespace': observedResource('Object', {
+        [HOST_NAMESPACE_KEY]: observedResource('Object', {
           ready: false,
           syncedError: 'cannot create object: namespaces is forbidden',
         }),
@@ -258,15 +276,17 @@ const cases: Case[] = [
     name: 'a ready cluster lets the tools without dependencies in, with a Usage on the cluster',
     req: () => request(xEnvironment(twoTools), catalog, upCluster()),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual(withCluster('tool-cert-manager', 'usage-cert-manager'));
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(toolKey('cert-manager'), usageKey('cert-manager')),
+      );
       expect(status(rsp).phase).toBe('InstallingTools');
       expect(rsp.results[0]!.message).toBe('installing cert-manager (0 of 2 tools ready)');
-      const release = composed(rsp, 'tool-cert-manager');
-      expect(composed(rsp, 'usage-cert-manager')).toMatchObject({
+      const release = composed(rsp, toolKey('cert-manager'));
+      expect(composed(rsp, usageKey('cert-manager'))).toMatchObject({
         apiVersion: 'apiextensions.crossplane.io/v1beta1',
         kind: 'Usage',
         spec: {
-          of: { kind: 'Release', resourceRef: { name: nameOf(composed(rsp, 'cluster')) } },
+          of: { kind: 'Release', resourceRef: { name: nameOf(composed(rsp, CLUSTER_KEY)) } },
           by: { kind: 'Release', resourceRef: { name: nameOf(release) } },
           replayDeletion: true,
         },
@@ -274,7 +294,7 @@ const cases: Case[] = [
       expect(release).toMatchObject({
         metadata: { annotations: { 'crossplane.io/external-name': 'cert-manager' } },
         spec: {
-          providerConfigRef: { name: nameOf(composed(rsp, 'helm-providerconfig')) },
+          providerConfigRef: { name: nameOf(composed(rsp, HELM_PROVIDER_CONFIG_KEY)) },
           forProvider: { namespace: 'cert-manager' },
         },
       });
@@ -286,19 +306,19 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        'tool-cert-manager': ready(),
-        'usage-cert-manager': exists('Usage'),
+        [toolKey('cert-manager')]: ready(),
+        [usageKey('cert-manager')]: exists('Usage'),
       }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toContain('tool-argo-cd');
-      expect(composed(rsp, 'usage-argo-cd.on.cert-manager')).toMatchObject({
+      expect(composedKeys(rsp)).toContain(toolKey('argo-cd'));
+      expect(composed(rsp, usageKey('argo-cd', 'cert-manager'))).toMatchObject({
         spec: {
-          of: { resourceRef: { name: nameOf(composed(rsp, 'tool-cert-manager')) } },
-          by: { resourceRef: { name: nameOf(composed(rsp, 'tool-argo-cd')) } },
+          of: { resourceRef: { name: nameOf(composed(rsp, toolKey('cert-manager'))) } },
+          by: { resourceRef: { name: nameOf(composed(rsp, toolKey('argo-cd'))) } },
         },
       });
-      expect(rsp.desired!.resources['tool-cert-manager']!.ready).toBe(Ready.READY_TRUE);
-      expect(rsp.desired!.resources['tool-argo-cd']!.ready).toBe(Ready.READY_FALSE);
+      expect(rsp.desired!.resources[toolKey('cert-manager')]!.ready).toBe(Ready.READY_TRUE);
+      expect(rsp.desired!.resources[toolKey('argo-cd')]!.ready).toBe(Ready.READY_FALSE);
       expect(rsp.results[0]!.message).toBe('installing argo-cd (1 of 2 tools ready)');
     },
   },
@@ -307,16 +327,16 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        cluster: installing(),
-        'tool-cert-manager': installing(),
-        'tool-argo-cd': ready(),
+        [CLUSTER_KEY]: installing(),
+        [toolKey('cert-manager')]: installing(),
+        [toolKey('argo-cd')]: ready(),
       }),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual(
         expect.arrayContaining([
-          'tool-cert-manager',
-          'tool-argo-cd',
-          'usage-argo-cd.on.cert-manager',
+          toolKey('cert-manager'),
+          toolKey('argo-cd'),
+          usageKey('argo-cd', 'cert-manager'),
         ]),
       );
       expect(status(rsp).phase).toBe('ProvisioningCluster');
@@ -328,12 +348,12 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        cluster: installing(),
-        'tool-argo-cd': ready(),
-        'usage-argo-cd': exists('Usage'),
+        [CLUSTER_KEY]: installing(),
+        [toolKey('argo-cd')]: ready(),
+        [usageKey('argo-cd')]: exists('Usage'),
       }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual(withCluster('tool-argo-cd', 'usage-argo-cd'));
+      expect(composedKeys(rsp)).toEqual(withCluster(toolKey('argo-cd'), usageKey('argo-cd')));
       expect(status(rsp).tools).toContainEqual(
         expect.objectContaining({
           name: 'cert-manager',
@@ -347,20 +367,20 @@ const cases: Case[] = [
     name: 'what was composed stays while it is asked for: a tool whose Usages alone are observed, a cluster whose namespace blips',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
-        'host-namespace': hostNamespace(false),
-        'host-namespace-usage': exists('Usage'),
+        [HOST_NAMESPACE_KEY]: hostNamespace(false),
+        [HOST_NAMESPACE_USAGE_KEY]: exists('Usage'),
         ...providerConfigs(),
-        'usage-cert-manager': exists('Usage'),
-        'usage-argo-cd.on.cert-manager': exists('Usage'),
+        [usageKey('cert-manager')]: exists('Usage'),
+        [usageKey('argo-cd', 'cert-manager')]: exists('Usage'),
       }),
     expect: (rsp) => {
       expect(composedKeys(rsp)).toEqual(
         withCluster(
-          'tool-argo-cd',
-          'tool-cert-manager',
-          'usage-argo-cd',
-          'usage-argo-cd.on.cert-manager',
-          'usage-cert-manager',
+          toolKey('argo-cd'),
+          toolKey('cert-manager'),
+          usageKey('argo-cd'),
+          usageKey('argo-cd', 'cert-manager'),
+          usageKey('cert-manager'),
         ),
       );
     },
@@ -370,29 +390,32 @@ const cases: Case[] = [
     req: () => {
       const req = request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        cluster: installing(),
-        'tool-cert-manager': installing(),
+        [CLUSTER_KEY]: installing(),
+        [toolKey('cert-manager')]: installing(),
       });
-      req.observed!.resources['tool-cert-manager']!.resource = undefined;
+      req.observed!.resources[toolKey('cert-manager')]!.resource = undefined;
       return req;
     },
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual(withCluster('tool-cert-manager', 'usage-cert-manager'));
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(toolKey('cert-manager'), usageKey('cert-manager')),
+      );
     },
   },
   {
-    name: 'all ready: the XR is ready and carries the kubeconfig bytes unchanged',
+    name: "all ready: the XR is ready and carries the kubeconfig bytes unchanged; Crossplane's default TTL",
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {
         ...upCluster({ connectionDetails: { kubeconfig } }),
-        'tool-cert-manager': ready(),
-        'tool-argo-cd': ready(),
-        'usage-cert-manager': exists('Usage'),
-        'usage-argo-cd': exists('Usage'),
-        'usage-argo-cd.on.cert-manager': exists('Usage'),
+        [toolKey('cert-manager')]: ready(),
+        [toolKey('argo-cd')]: ready(),
+        [usageKey('cert-manager')]: exists('Usage'),
+        [usageKey('argo-cd')]: exists('Usage'),
+        [usageKey('argo-cd', 'cert-manager')]: exists('Usage'),
       }),
     expect: (rsp) => {
       expect(rsp.desired?.composite?.ready).toBe(Ready.READY_TRUE);
+      expect(rsp.meta?.ttl).toEqual({ seconds: 60, nanos: 0 });
       expect(Buffer.from(rsp.desired!.composite!.connectionDetails.kubeconfig!)).toEqual(
         kubeconfig,
       );
@@ -405,9 +428,12 @@ const cases: Case[] = [
         expect(resource.ready).toBe(Ready.READY_TRUE);
       }
       expect(rsp.conditions).toEqual([
-        expect.objectContaining({ type: 'ClusterReady', status: Status.STATUS_CONDITION_TRUE }),
         expect.objectContaining({
-          type: 'ToolsReady',
+          type: CLUSTER_READY_CONDITION,
+          status: Status.STATUS_CONDITION_TRUE,
+        }),
+        expect.objectContaining({
+          type: TOOLS_READY_CONDITION,
           status: Status.STATUS_CONDITION_TRUE,
           message: '2 of 2 tools ready',
           target: Target.TARGET_COMPOSITE_AND_CLAIM,
@@ -427,13 +453,13 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment({ tools: [{ name: 'cert-manager' }] }), catalog, {
         ...upCluster(),
-        'tool-cert-manager': ready(),
-        'tool-tekton-pipelines': ready(),
-        'usage-tekton-pipelines': exists('Usage'),
+        [toolKey('cert-manager')]: ready(),
+        [toolKey('tekton-pipelines')]: ready(),
+        [usageKey('tekton-pipelines')]: exists('Usage'),
       }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).not.toContain('tool-tekton-pipelines');
-      expect(composedKeys(rsp)).not.toContain('usage-tekton-pipelines');
+      expect(composedKeys(rsp)).not.toContain(toolKey('tekton-pipelines'));
+      expect(composedKeys(rsp)).not.toContain(usageKey('tekton-pipelines'));
       expect(rsp.results.map((r) => r.message)).toContain(
         'removing tool tekton-pipelines: no longer requested',
       );
@@ -453,10 +479,10 @@ const cases: Case[] = [
           ],
         }),
         catalog,
-        { ...upCluster(), 'tool-cert-manager': ready() },
+        { ...upCluster(), [toolKey('cert-manager')]: ready() },
       ),
     expect: (rsp) => {
-      expect(composed(rsp, 'tool-cert-manager')).toMatchObject({
+      expect(composed(rsp, toolKey('cert-manager'))).toMatchObject({
         spec: {
           forProvider: {
             chart: { name: 'cert-manager', version: 'v1.20.0' },
@@ -489,10 +515,10 @@ const cases: Case[] = [
         catalogWith(({ vcluster }) => {
           vcluster.allowedValues = ['sync.toHost.ingresses.enabled', 'exportKubeConfig'];
         }),
-        { 'host-namespace': hostNamespace() },
+        { [HOST_NAMESPACE_KEY]: hostNamespace() },
       ),
     expect: (rsp) => {
-      const values = forProvider(composed(rsp, 'cluster')).values as Obj;
+      const values = forProvider(composed(rsp, CLUSTER_KEY)).values as Obj;
       expect(values).toMatchObject({
         exportKubeConfig: { server: status(rsp).cluster && (status(rsp).cluster as Obj).endpoint },
         sync: { toHost: { ingresses: { enabled: false } } },
@@ -526,10 +552,10 @@ const cases: Case[] = [
             'notifications.*.slack',
           ];
         }),
-        { ...upCluster(), 'tool-cert-manager': ready() },
+        { ...upCluster(), [toolKey('cert-manager')]: ready() },
       ),
     expect: (rsp) => {
-      expect(forProvider(composed(rsp, 'tool-argo-cd')).values).toEqual({
+      expect(forProvider(composed(rsp, toolKey('argo-cd'))).values).toEqual({
         configs: { params: { 'server.insecure': false, 'reposerver.parallelism': 2 } },
         server: { resources: { limits: { cpu: '2', memory: '1Gi' } } },
         notifications: { bots: { slack: { enabled: true } } },
@@ -554,7 +580,7 @@ const cases: Case[] = [
         upCluster(),
       ),
     expect: (rsp) => {
-      const values = forProvider(composed(rsp, 'tool-constructor')).values as Obj;
+      const values = forProvider(composed(rsp, toolKey('constructor'))).values as Obj;
       expect(Object.getPrototypeOf(values)).toBe(Object.prototype);
       expect(Object.keys(values)).toEqual(['__proto__', 'constructor']);
       expect(Object.getOwnPropertyDescriptor(values, '__proto__')!.value).toEqual({
@@ -573,7 +599,7 @@ const cases: Case[] = [
         upCluster(),
       ),
     expect: (rsp) => {
-      const values = forProvider(composed(rsp, 'tool-cert-manager')).values as Obj;
+      const values = forProvider(composed(rsp, toolKey('cert-manager'))).values as Obj;
       let depth = 1; // resources
       for (let at = values.resources as Obj; at.a; at = at.a as Obj) depth++;
       expect(depth).toBe(64);
@@ -584,7 +610,7 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        'tool-cert-manager': observedResource('Release', {
+        [toolKey('cert-manager')]: observedResource('Release', {
           ready: false,
           syncedError: 'chart "cert-manager" version "v9" not found',
         }),
@@ -603,7 +629,9 @@ const cases: Case[] = [
         message:
           'failed: tool cert-manager: chart "cert-manager" version "v9" not found (0 of 2 tools ready)',
       });
-      expect(rsp.conditions[1]).toMatchObject({ type: 'ToolsReady', reason: 'Failed' });
+      expect(rsp.conditions[1]).toMatchObject({ type: TOOLS_READY_CONDITION, reason: 'Failed' });
+      // A failure may clear by itself: Crossplane is to look again soon.
+      expect(rsp.meta?.ttl).toEqual(PROGRESSING_TTL);
     },
   },
   {
@@ -628,7 +656,7 @@ const cases: Case[] = [
           /\.m\.crossplane\.io\/|^protection\.crossplane\.io\//,
         );
       }
-      const cluster = composed(rsp, 'cluster');
+      const cluster = composed(rsp, CLUSTER_KEY);
       const secret = (cluster.spec as { writeConnectionSecretToRef: { name: string } })
         .writeConnectionSecretToRef.name;
       expect(secret).toMatch(/^kubeconfig-team-a-dev-[a-z2-7]{10}$/);
@@ -639,19 +667,19 @@ const cases: Case[] = [
           forProvider: { namespace: expect.stringMatching(/^vcluster-team-a-dev-[a-z2-7]{10}$/) },
         },
       });
-      expect(composed(rsp, 'host-namespace')).toMatchObject({
+      expect(composed(rsp, HOST_NAMESPACE_KEY)).toMatchObject({
         apiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
         spec: { providerConfigRef: { kind: 'ClusterProviderConfig', name: 'default' } },
       });
-      expect(composed(rsp, 'tool-cert-manager')).toMatchObject({
+      expect(composed(rsp, toolKey('cert-manager'))).toMatchObject({
         spec: {
           providerConfigRef: {
             kind: 'ProviderConfig',
-            name: nameOf(composed(rsp, 'helm-providerconfig')),
+            name: nameOf(composed(rsp, HELM_PROVIDER_CONFIG_KEY)),
           },
         },
       });
-      expect(composed(rsp, 'helm-providerconfig')).toMatchObject({
+      expect(composed(rsp, HELM_PROVIDER_CONFIG_KEY)).toMatchObject({
         spec: {
           credentials: { secretRef: { name: secret, namespace: 'team-a', key: 'kubeconfig' } },
         },
@@ -689,8 +717,8 @@ const cases: Case[] = [
       );
     },
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toContain('tool-t0');
-      expect(composedKeys(rsp)).not.toContain('tool-t1');
+      expect(composedKeys(rsp)).toContain(toolKey('t0'));
+      expect(composedKeys(rsp)).not.toContain(toolKey('t1'));
     },
   },
 ];
@@ -1037,7 +1065,8 @@ describe('RunFunction', () => {
     const droppedKey = (key: string) =>
       dropped.some(
         (tool) =>
-          key === `tool-${tool}` || key === `usage-${tool}` || key.startsWith(`usage-${tool}.on.`),
+          // A Usage on any dependency starts as the one on the dependency named ''.
+          key === toolKey(tool) || key === usageKey(tool) || key.startsWith(usageKey(tool, '')),
       );
     for (const key of Object.keys(request.observed!.resources)) {
       if (!droppedKey(key)) expect(Object.keys(rsp.desired!.resources), key).toContain(key);
@@ -1055,7 +1084,7 @@ describe('RunFunction', () => {
     async ({ req, message }) => {
       const request = req();
       // A healthy environment edited into a bad state: everything it composed is observed.
-      request.observed!.resources = { ...upCluster(), 'tool-cert-manager': ready() };
+      request.observed!.resources = { ...upCluster(), [toolKey('cert-manager')]: ready() };
       // And an earlier pipeline step desired something, which must pass through.
       request.desired!.resources['earlier-step'] = {
         resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept' } },
@@ -1067,8 +1096,82 @@ describe('RunFunction', () => {
       if (typeof message === 'string') expect(fatalMessage(rsp)).toBe(message);
       else expect(fatalMessage(rsp)).toMatch(message);
       expect(rsp.results).toHaveLength(1);
-      expect(rsp.results[0]!.target).toBe(Target.TARGET_COMPOSITE_AND_CLAIM);
+      expect(rsp.results[0]).toMatchObject({
+        reason: 'InvalidInput',
+        target: Target.TARGET_COMPOSITE_AND_CLAIM,
+      });
       expect(rsp.desired).toEqual(desiredBefore);
     },
   );
+});
+
+describe('RunFunction with the backends it is given', () => {
+  /** The shipped registry with vcluster's methods replaced by `overrides`. */
+  const vclusterWith = (overrides: Partial<ClusterBackend<VclusterSettings>>): BackendRegistry =>
+    new Map([['vcluster', { ...vcluster, ...overrides } as ClusterBackend]]);
+
+  it('checks the claim with its backend before composing anything: Fatal InvalidInput, logged naming the XR', async () => {
+    const { logger, lines } = capturedLogger();
+    let rendered = 0;
+    const backends = vclusterWith({
+      render: (...args) => {
+        rendered++;
+        return vcluster.render(...args);
+      },
+    });
+    const req = request(xEnvironment({ cluster: { kubernetesVersion: '1.20' } }), catalog);
+    const rsp = await runFunction(req, { logger, backends });
+    expect(rsp.results).toEqual([
+      {
+        severity: Severity.SEVERITY_FATAL,
+        message:
+          'spec.cluster.kubernetesVersion: "1.20" is not offered (offered: 1.32, 1.33, 1.34)',
+        reason: 'InvalidInput',
+        target: Target.TARGET_COMPOSITE_AND_CLAIM,
+      },
+    ]);
+    expect(rendered).toBe(0);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, tag: 'test', xr: 'XEnvironment dev-x7k2p' }),
+    );
+    // The same claim with an offered version renders through the same backend.
+    const fine = request(xEnvironment({ cluster: { kubernetesVersion: '1.33' } }), catalog);
+    expect(fatalMessage(await runFunction(fine, { backends }))).toBeUndefined();
+    expect(rendered).toBe(1);
+  });
+
+  it('answers a failure of its own with a Fatal InternalError for the platform team, logged with its stack', async () => {
+    const { logger, lines } = capturedLogger();
+    const backends = vclusterWith({
+      render: () => {
+        throw new TypeError('boom');
+      },
+    });
+    const req = request(xEnvironment(twoTools), catalog, upCluster());
+    req.desired!.resources['earlier-step'] = {
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept' } },
+      connectionDetails: {},
+      ready: Ready.READY_TRUE,
+    };
+    const desiredBefore = structuredClone(req.desired);
+    const rsp = await runFunction(req, { logger, backends });
+    expect(rsp.results).toEqual([
+      {
+        severity: Severity.SEVERITY_FATAL,
+        message: 'internal error: RunFunction failed: boom',
+        reason: 'InternalError',
+        target: Target.TARGET_COMPOSITE,
+      },
+    ]);
+    expect(rsp.desired).toEqual(desiredBefore);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        tag: 'test',
+        xr: 'XEnvironment dev-x7k2p',
+        error: 'boom',
+        stack: expect.stringContaining('TypeError: boom'),
+      }),
+    );
+  });
 });

@@ -1,5 +1,5 @@
-import type { JsonObject } from '../field-error.js';
-import type { Environment } from '../environment.js';
+import type { JsonObject } from '../../common/objects.js';
+import type { Environment } from '../model.js';
 import type { Placement } from '../placement.js';
 
 /** What a backend renders for one environment. */
@@ -18,12 +18,20 @@ export interface ClusterRendering {
 }
 
 /**
- * A way to get a Kubernetes cluster. A backend validates its own catalogue settings (errors name
- * fields under `field`; `allowedValues` there is the catalogue's, read before) and renders one
- * composed resource that writes the kubeconfig to `placement.kubeconfigSecret`, and perhaps a
- * prerequisite of it. Adding a backend is one file plus an entry in `index.ts`.
+ * A way to get a Kubernetes cluster. A backend parses its own catalogue settings (errors name
+ * fields under `field`; `allowedValues` there is the catalogue's, read before), checks a claim
+ * against them (errors name the claim's field) and renders one composed resource that writes the
+ * kubeconfig to `placement.kubeconfigSecret`, and perhaps a prerequisite of it. Every check is in
+ * the first two: `render` gets only environments that passed `validate`, and cannot fail.
  */
 export interface ClusterBackend<Settings = unknown> {
   parseSettings(raw: unknown, field: string): Settings;
+  validate(environment: Environment, settings: Settings): void;
   render(environment: Environment, settings: Settings, placement: Placement): ClusterRendering;
 }
+
+/**
+ * Cluster backends by the name used in `spec.cluster.backend` and the catalogue's `cluster`.
+ * Adding a backend is one file plus an entry in the registry `index.ts` makes.
+ */
+export type BackendRegistry = ReadonlyMap<string, ClusterBackend>;

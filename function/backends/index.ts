@@ -1,5 +1,5 @@
-import type { ClusterBackend } from './backend.js';
+import type { BackendRegistry } from './backend.js';
 import { vcluster } from './vcluster.js';
 
-/** Cluster backends by the name used in `spec.cluster.backend` and the catalogue's `cluster`. */
-export const backends: ReadonlyMap<string, ClusterBackend> = new Map([['vcluster', vcluster]]);
+/** The backends the function offers; run-function hands them to parsing. */
+export const clusterBackends: BackendRegistry = new Map([['vcluster', vcluster]]);

@@ -1,16 +1,12 @@
-import {
-  FieldError,
-  KUBERNETES_VERSION,
-  fieldPath,
-  quote,
-  read,
-  type JsonObject,
-} from '../field-error.js';
-import { parseChart, type Chart } from '../catalog.js';
+import { HOST_NAMESPACE_KEY } from '../../common/contract.js';
+import type { JsonObject } from '../../common/objects.js';
+import { parseChart } from '../chart.js';
 import { limits } from '../limits.js';
-import { helmRelease, kubernetesObject } from '../resources.js';
-import { mergeValues, readValues } from '../values.js';
+import type { Chart } from '../model.js';
 import { KUBECONFIG_KEY } from '../placement.js';
+import { helmRelease, kubernetesObject } from '../resources.js';
+import { FieldError, KUBERNETES_VERSION, fieldPath, quote, read } from '../untrusted-input.js';
+import { mergeValues, readValues } from '../values.js';
 import type { ClusterBackend } from './backend.js';
 
 export interface VclusterSettings {
@@ -27,7 +23,6 @@ export interface VclusterSettings {
 
 /** The vcluster Helm release name, unique because every environment has its own host namespace. */
 const RELEASE_NAME = 'vcluster';
-const HOST_NAMESPACE_KEY = 'host-namespace';
 
 /**
  * A vcluster installed by provider-helm into a host namespace of its own, which provider-kubernetes
@@ -78,22 +73,24 @@ export const vcluster: ClusterBackend<VclusterSettings> = {
     return parsed;
   },
 
+  validate(environment, settings) {
+    const version = environment.kubernetesVersion;
+    if (version !== undefined && !settings.kubernetesVersions.has(version)) {
+      throw new FieldError(
+        'spec.cluster.kubernetesVersion',
+        `${quote(version)} is not offered (offered: ${[...settings.kubernetesVersions.keys()].join(', ') || 'none'})`,
+      );
+    }
+  },
+
   render(environment, settings, placement) {
     const hostNamespace = placement.name('vcluster');
     const service = `${RELEASE_NAME}.${hostNamespace}.svc`;
     const endpoint = `https://${service}:443`;
+    // Offered: `validate` checked the claim's, and parsing the catalogue its default.
     const version = environment.kubernetesVersion ?? settings.defaultKubernetesVersion;
-    let versionValues: JsonObject = {};
-    if (version !== undefined) {
-      const offered = settings.kubernetesVersions.get(version);
-      if (!offered) {
-        throw new FieldError(
-          'spec.cluster.kubernetesVersion',
-          `${quote(version)} is not offered (offered: ${[...settings.kubernetesVersions.keys()].join(', ') || 'none'})`,
-        );
-      }
-      versionValues = offered;
-    }
+    const versionValues =
+      version === undefined ? undefined : settings.kubernetesVersions.get(version);
     // Applied last so that user values cannot break how providers reach the cluster.
     const wiring: JsonObject = {
       exportKubeConfig: { server: endpoint },

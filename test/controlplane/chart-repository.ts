@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
-import { freePort } from './controlplane.js';
+import { freePort } from '../support/net.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
 
 export interface Chart {

@@ -7,11 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:https';
 import { authority, leaf, type KeyPair } from '../support/certificates.js';
+import { freePort } from '../support/net.js';
 
 export const TOOLS_BIN = resolve('.tools/bin');
 
@@ -29,14 +29,6 @@ export interface ControlPlane {
   userKubeconfig(user: string, group?: string): Promise<string>;
   pids: number[];
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 function binary(name: string): string {

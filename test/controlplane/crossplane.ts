@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { authority, leaf, type KeyPair } from '../support/certificates.js';
 import { conditionStatus, type Kube, type Obj } from '../support/kube.js';
 import { readYamlDocuments } from '../support/manifests.js';
-import { freePort, type ControlPlane } from './controlplane.js';
+import type { ControlPlane } from './controlplane.js';
+import { freePort } from '../support/net.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
 import { binaryPath, crdDir } from './tools.js';
 

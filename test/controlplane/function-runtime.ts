@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import forge from 'node-forge';
 import { leaf } from '../support/certificates.js';
 import { conditionStatus, type Kube, type Resource } from '../support/kube.js';
-import { freePort } from './controlplane.js';
+import { freePort } from '../support/net.js';
 import { CROSSPLANE_NAMESPACE, ROOT_CA_SECRET } from './crossplane.js';
 import { launch, listening, waitFor, type LaunchOptions, type Process } from './processes.js';
 

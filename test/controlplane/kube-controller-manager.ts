@@ -6,7 +6,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, type ControlPlane } from './controlplane.js';
+import type { ControlPlane } from './controlplane.js';
+import { freePort } from '../support/net.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
 import { binaryPath } from './tools.js';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './controlplane.js';
+import { freePort } from '../support/net.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
 import { binaryPath } from './tools.js';
 

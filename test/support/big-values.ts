@@ -1,5 +1,5 @@
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { benchRequest } from '../../bench/function.js';
+import { loadRequest } from './requests.js';
 
 /** Values at the limits: nested far deeper than any recursion could follow, or very long. */
 
@@ -54,12 +54,12 @@ export function fitShape(shape: Shape, bytes: number, size: (value: unknown) => 
 }
 
 /**
- * A one-tool request (the bench's: the cluster observed Ready) whose tool values carry `value`,
+ * A one-tool load request (the cluster observed Ready) whose tool values carry `value`,
  * which the function passes on into the tool's Release, so the response carries it too.
  */
 export function requestCarrying(value: unknown): RunFunctionRequest {
-  const req = benchRequest(1);
+  const req = loadRequest(1);
   const spec = req.observed!.composite!.resource!.spec as { tools: { values: object }[] };
-  spec.tools[0]!.values = { extra: value }; // the one path the bench catalogue allows
+  spec.tools[0]!.values = { big: value };
   return req;
 }

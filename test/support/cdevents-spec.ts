@@ -7,7 +7,7 @@ import type { ValidateFunction } from 'ajv';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 /** The official CDEvents 0.5.1 release, from ../shared by default; missing fails, never skips. */
-export const SPEC_DIR = resolve(process.env.CDEVENTS_SPEC_DIR ?? '../shared/cdevents-spec-0.5.1');
+const SPEC_DIR = resolve(process.env.CDEVENTS_SPEC_DIR ?? '../shared/cdevents-spec-0.5.1');
 
 function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;

@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process';
-import { IMAGE_NODE_FLAGS } from '../../bench/function.js';
-import { freePort } from '../controlplane/controlplane.js';
-
-export { IMAGE_NODE_FLAGS };
+import { freePort } from './net.js';
 
 /** Starts the built entrypoint, as the package's image does (`nodeFlags` as its entrypoint's). */
 export function startMain(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []) {

@@ -20,7 +20,7 @@ export interface ClientCodec<Req, Rsp> {
 }
 
 /** The SDK's generated codec: what the server is checked against. */
-export const SDK_CODEC: ClientCodec<RunFunctionRequest, RunFunctionResponse> = {
+const SDK_CODEC: ClientCodec<RunFunctionRequest, RunFunctionResponse> = {
   serialize: FunctionRunnerServiceService.runFunction.requestSerialize,
   deserialize: FunctionRunnerServiceService.runFunction.responseDeserialize,
 };

@@ -12,6 +12,18 @@ import {
   Severity,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import {
+  CLUSTER_KEY,
+  DNS_LABEL,
+  HELM_PROVIDER_CONFIG_KEY,
+  HOST_NAMESPACE_KEY,
+  KUBERNETES_PROVIDER_CONFIG_KEY,
+  PHASES,
+  prerequisiteUsageKey,
+  toolKey,
+  toolOfKey,
+  usageKey,
+} from '../../common/contract.js';
 import type { Random } from './random.js';
 
 type Obj = Record<string, unknown>;
@@ -36,8 +48,6 @@ const SHIPPED_TOOLS_ALLOWED: Record<string, string> = {
   'argo-cd': 'server.resources',
   'tekton-pipelines': 'controller.resources',
 };
-const PHASES = ['Pending', 'ProvisioningCluster', 'InstallingTools', 'Ready', 'Failed'];
-const DNS = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const RFC3339_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** An object with `key` as an own data property, as JSON.parse (or a decoder) makes it. */
@@ -399,10 +409,10 @@ const mutations: Mutation[] = [
     for (const key of [
       'foo',
       '__proto__',
-      'tool-Foo',
-      'tool-',
-      `tool-${'x'.repeat(100)}`,
-      'usage-',
+      toolKey('Foo'),
+      toolKey(''),
+      toolKey('x'.repeat(100)),
+      usageKey(''),
     ]) {
       if (random.chance(0.5)) parts.observed[key] = observedResource(random);
     }
@@ -441,18 +451,12 @@ export function generate(random: Random, catalog: Obj): Parts {
     ...tools.map((t) => String(t.name)),
     ...(random.chance(0.3) ? ['tekton-pipelines'] : []),
   ];
-  const keys = [
-    'host-namespace',
-    'host-namespace-usage',
-    'cluster',
-    'helm-providerconfig',
-    'kubernetes-providerconfig',
-  ];
+  const keys = [...ENVIRONMENT_KEYS];
   const catalogTools = new Map((input.tools as Obj[]).map((t) => [String(t.name), t]));
   for (const name of names) {
-    keys.push(`tool-${name}`, `usage-${name}`);
+    keys.push(toolKey(name), usageKey(name));
     for (const dep of (catalogTools.get(name)?.dependsOn as string[] | undefined) ?? []) {
-      keys.push(`usage-${name}.on.${dep}`);
+      keys.push(usageKey(name, dep));
     }
   }
   for (const key of keys) if (random.chance(0.5)) parts.observed[key] = observedResource(random);
@@ -586,13 +590,15 @@ export function verdict(req: RunFunctionRequest, rsp: RunFunctionResponse): Verd
   for (const [key, { resource }] of Object.entries(desired)) {
     if (key in (req.desired?.resources ?? {}) && ownerOf(key, dependsOn) === undefined) continue;
     const name = String((resource?.metadata as Obj | undefined)?.name);
-    if (!DNS.test(name)) problems.push(`${key} is named ${name.slice(0, 80)}, not a DNS label`);
+    if (!DNS_LABEL.test(name))
+      problems.push(`${key} is named ${name.slice(0, 80)}, not a DNS label`);
     const id = `${String(resource?.apiVersion)}/${String(resource?.kind)}/${name}`;
     if (ids.has(id)) problems.push(`two composed resources are ${id}`);
     ids.add(id);
   }
   const status = (rsp.desired?.composite?.resource?.status ?? {}) as Obj;
-  if (!PHASES.includes(String(status.phase))) problems.push(`phase ${String(status.phase)}`);
+  if (!(PHASES as readonly unknown[]).includes(status.phase))
+    problems.push(`phase ${String(status.phase)}`);
   if (status.expiresAt !== undefined && !RFC3339_SECONDS.test(String(status.expiresAt))) {
     problems.push(`expiresAt ${String(status.expiresAt)} is not RFC 3339`);
   }
@@ -606,16 +612,19 @@ export function verdict(req: RunFunctionRequest, rsp: RunFunctionResponse): Verd
  */
 function ownerOf(key: string, dependsOn: Map<string, string[]>): string | undefined {
   if (ENVIRONMENT_KEYS.includes(key)) return '';
-  const [, tool] = /^tool-([^.]+)$/.exec(key) ?? /^usage-([^.]+)$/.exec(key) ?? [];
-  if (tool !== undefined) return DNS.test(tool) ? tool : undefined;
-  const [, by, of] = /^usage-([^.]+)\.on\.([^.]+)$/.exec(key) ?? [];
-  return by !== undefined && dependsOn.get(by)?.includes(of!) ? by : undefined;
+  const tool = toolOfKey(key);
+  if (tool !== undefined) return tool;
+  for (const [by, deps] of dependsOn) {
+    if (key === usageKey(by)) return by;
+    if (deps.some((of) => key === usageKey(by, of))) return by;
+  }
+  return undefined;
 }
 
 const ENVIRONMENT_KEYS = [
-  'cluster',
-  'host-namespace',
-  'host-namespace-usage',
-  'helm-providerconfig',
-  'kubernetes-providerconfig',
+  CLUSTER_KEY,
+  HOST_NAMESPACE_KEY,
+  prerequisiteUsageKey(HOST_NAMESPACE_KEY),
+  HELM_PROVIDER_CONFIG_KEY,
+  KUBERNETES_PROVIDER_CONFIG_KEY,
 ];

@@ -1,4 +1,5 @@
 import { Ready, RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { CLUSTER_KEY, toolKey } from '../../common/contract.js';
 import { pipelineInput } from './manifests.js';
 
 type Obj = Record<string, unknown>;
@@ -8,7 +9,8 @@ export function shippedCatalog(): Promise<Obj> {
   return pipelineInput('apis/xenvironment/composition.yaml');
 }
 
-export function xEnvironment(spec: Obj, metadata: Obj = {}): Obj {
+/** A cluster-scoped XEnvironment as Crossplane sends it, the claim's `spec`. */
+export function xEnvironment(spec: Obj, metadata: Obj = {}) {
   return {
     apiVersion: 'platform.xenvironment.io/v1alpha1',
     kind: 'XEnvironment',
@@ -78,5 +80,95 @@ export function request(
       ),
     },
     input: input as Obj,
+  });
+}
+
+/** A catalogue of `count` tools; every other tool depends on the one before it. */
+function catalogue(count: number): Obj {
+  return {
+    apiVersion: 'xenvironment.fn.crossplane.io/v1beta1',
+    kind: 'Catalog',
+    cluster: {
+      vcluster: {
+        chart: { repository: 'https://charts.loft.sh', name: 'vcluster', version: '0.30.0' },
+        hostProviderConfigName: 'default',
+        defaultKubernetesVersion: '1.33',
+        kubernetesVersions: {
+          '1.33': {
+            controlPlane: { distro: { k8s: { enabled: true, image: { tag: 'v1.33.5' } } } },
+          },
+        },
+      },
+    },
+    tools: Array.from({ length: count }, (_, i) => ({
+      name: `tool-${i}`,
+      chart: { repository: 'https://charts.example.org', name: `chart-${i}`, version: `1.${i}.0` },
+      namespace: `ns-${i}`,
+      values: { replicaCount: 1, image: { tag: `v${i}` } },
+      // What loadRequest and requestCarrying (big-values.ts) set, so that it is rendered.
+      allowedValues: ['extra', 'big'],
+      ...(i % 2 === 1 ? { dependsOn: [`tool-${i - 1}`] } : {}),
+    })),
+  };
+}
+
+const readyCondition = { conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }] };
+
+/**
+ * What the benchmarks and load tests send: an XEnvironment with `count` tools, the cluster and the
+ * first half of the tools observed Ready.
+ */
+export function loadRequest(count: number): RunFunctionRequest {
+  const observed: Record<
+    string,
+    { resource: Obj; connectionDetails: Record<string, Buffer>; ready: Ready }
+  > = {
+    [CLUSTER_KEY]: {
+      resource: {
+        apiVersion: 'helm.crossplane.io/v1beta1',
+        kind: 'Release',
+        metadata: { name: 'bench-cluster' },
+        status: readyCondition,
+      },
+      connectionDetails: {},
+      ready: Ready.READY_UNSPECIFIED,
+    },
+  };
+  for (let i = 0; i < count; i++) {
+    const rendered = i < Math.ceil(count / 2) || i % 2 === 0;
+    if (!rendered) continue;
+    observed[toolKey(`tool-${i}`)] = {
+      resource: {
+        apiVersion: 'helm.crossplane.io/v1beta1',
+        kind: 'Release',
+        metadata: { name: `bench-tool-${i}` },
+        ...(i < count / 2 ? { status: readyCondition } : {}),
+      },
+      connectionDetails: {},
+      ready: Ready.READY_UNSPECIFIED,
+    };
+  }
+  return RunFunctionRequest.fromPartial({
+    meta: { tag: 'bench' },
+    observed: {
+      composite: {
+        resource: {
+          apiVersion: 'platform.xenvironment.io/v1alpha1',
+          kind: 'XEnvironment',
+          metadata: { name: 'bench' },
+          spec: {
+            tools: Array.from({ length: count }, (_, i) => ({
+              name: `tool-${i}`,
+              values: { extra: i },
+            })),
+          },
+        },
+        connectionDetails: {},
+        ready: Ready.READY_UNSPECIFIED,
+      },
+      resources: observed,
+    },
+    desired: { resources: {} },
+    input: catalogue(count),
   });
 }

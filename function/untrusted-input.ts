@@ -1,6 +1,8 @@
+/**
+ * Reading untrusted input (the claim, the catalogue): typed values out of unknown objects, and
+ * errors that name the field at fault and echo no more of the input than a message can carry.
+ */
 import { isObject, type JsonObject } from '../common/objects.js';
-
-export { isObject, type JsonObject };
 
 /** An error in user or platform input, pinned to the field that caused it. */
 export class FieldError extends Error {
@@ -94,9 +96,6 @@ export function describe(value: unknown): string {
   }
   return `${typeof value} ${String(value)}`;
 }
-
-/** RFC 1123 label, as Kubernetes requires for namespaces and most names. */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A Kubernetes minor version, as claims name them and catalogues offer them. */
 export const KUBERNETES_VERSION = /^[0-9]+\.[0-9]+$/;

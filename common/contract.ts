@@ -1,0 +1,132 @@
+/**
+ * What the function writes and the bridge reads back: the keys of composed resources, the labels
+ * and annotations Crossplane puts on them, and the XR's status. Spelled once, so that a rename
+ * changes both sides (and the tests) together instead of silently breaking the bridge.
+ */
+import { isObject } from './objects.js';
+
+// Composed resource keys, as Crossplane records them in COMPOSITION_RESOURCE_NAME_ANNOTATION.
+// Renaming one makes Crossplane delete the resource under the old key and create it anew.
+
+/** The resource that brings the cluster up (vcluster: its Helm Release). */
+export const CLUSTER_KEY = 'cluster';
+/** The cluster's prerequisite (vcluster: the Object that makes its host namespace). */
+export const HOST_NAMESPACE_KEY = 'host-namespace';
+export const HELM_PROVIDER_CONFIG_KEY = 'helm-providerconfig';
+export const KUBERNETES_PROVIDER_CONFIG_KEY = 'kubernetes-providerconfig';
+
+/** RFC 1123 label, as Kubernetes requires for namespaces and most names, and tool names are. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const TOOL_PREFIX = 'tool-';
+const USAGE_PREFIX = 'usage-';
+/** Tool names are DNS labels: no dots, so `.on.` cannot be part of one. */
+const USAGE_ON = '.on.';
+
+/** A tool's Release. */
+export const toolKey = (tool: string) => `${TOOL_PREFIX}${tool}`;
+
+/** The tool whose Release `key` is; undefined for any other key, or a name no tool can have. */
+export function toolOfKey(key: string): string | undefined {
+  if (!key.startsWith(TOOL_PREFIX)) return undefined;
+  const name = key.slice(TOOL_PREFIX.length);
+  return DNS_LABEL.test(name) ? name : undefined;
+}
+
+/** A tool's Usage on the cluster, or on a tool it depends on. */
+export const usageKey = (tool: string, dependency?: string) =>
+  dependency === undefined
+    ? `${USAGE_PREFIX}${tool}`
+    : `${USAGE_PREFIX}${tool}${USAGE_ON}${dependency}`;
+
+/** The Usage that keeps a cluster's prerequisite until the cluster is gone. */
+export const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
+
+// Crossplane's labels and annotations on what it composes.
+
+/** On a composed resource: its key in the Composition. */
+export const COMPOSITION_RESOURCE_NAME_ANNOTATION = 'crossplane.io/composition-resource-name';
+/** On a composed resource: the name of its XR. */
+export const COMPOSITE_LABEL = 'crossplane.io/composite';
+/** On a legacy XR made for a claim: the claim's name and namespace. */
+export const CLAIM_NAME_LABEL = 'crossplane.io/claim-name';
+export const CLAIM_NAMESPACE_LABEL = 'crossplane.io/claim-namespace';
+/** On a managed resource: the external resource's name (a Helm release name). */
+export const EXTERNAL_NAME_ANNOTATION = 'crossplane.io/external-name';
+
+// The XR's status.
+
+export const PHASES = [
+  'Pending',
+  'ProvisioningCluster',
+  'InstallingTools',
+  'Ready',
+  'Failed',
+] as const;
+export type Phase = (typeof PHASES)[number];
+export type ToolPhase = 'Waiting' | 'Installing' | 'Ready' | 'Failed';
+
+/** The conditions the function sets on the XR and its claim. */
+export const CLUSTER_READY_CONDITION = 'ClusterReady';
+export const TOOLS_READY_CONDITION = 'ToolsReady';
+export type ConditionType = typeof CLUSTER_READY_CONDITION | typeof TOOLS_READY_CONDITION;
+
+export interface ToolStatus {
+  name: string;
+  /** The chart version the function resolved for the claim. */
+  version: string;
+  ready: boolean;
+  phase: ToolPhase;
+  message?: string;
+}
+
+export interface ClusterStatus {
+  backend: string;
+  ready: boolean;
+  /** The API server URL as reached from the host cluster. */
+  endpoint: string;
+  kubernetesVersion?: string;
+  /** Namespaced XRs only: the Secret beside the XR that holds the kubeconfig. */
+  kubeconfigSecretRef?: { name: string; key: string };
+}
+
+export interface EnvironmentStatus {
+  phase: Phase;
+  cluster: ClusterStatus;
+  /** In the order the claim lists them. */
+  tools: ToolStatus[];
+  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339. */
+  expiresAt?: string;
+}
+
+/** A tool as a status or a claim lists it, read back from the API server. */
+export type ListedTool = Pick<ToolStatus, 'name'> & Partial<Pick<ToolStatus, 'version'>>;
+
+/**
+ * `status.tools` or `spec.tools` as read back from the API server, as far as it is what the
+ * function writes or reads: an entry without a name is left out, a version not a string dropped.
+ */
+export function readTools(list: unknown): ListedTool[] {
+  return (Array.isArray(list) ? list : []).filter(isObject).flatMap((entry) => {
+    if (typeof entry.name !== 'string' || entry.name === '') return [];
+    return typeof entry.version === 'string' && entry.version !== ''
+      ? [{ name: entry.name, version: entry.version }]
+      : [{ name: entry.name }];
+  });
+}
+
+/** The part of a status read back from the API server that others act on. */
+export interface ObservedStatus {
+  endpoint?: string;
+  tools: ListedTool[];
+}
+
+export function readStatus(status: unknown): ObservedStatus {
+  if (!isObject(status)) return { tools: [] };
+  const cluster = isObject(status.cluster) ? status.cluster : {};
+  const endpoint = cluster.endpoint;
+  return {
+    ...(typeof endpoint === 'string' && endpoint !== '' ? { endpoint } : {}),
+    tools: readTools(status.tools),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * What the function works on once its input is read: the model every layer above shares. Types
+ * only, importing nothing of the function, so that it sits below everything.
+ */
+import type { JsonObject } from '../common/objects.js';
+
+export interface Chart {
+  repository: string;
+  name: string;
+  version: string;
+}
+
+/** The XR an environment is rendered for; namespace is set only for Crossplane v2 namespaced XRs. */
+export interface CompositeRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface RequestedTool {
+  name: string;
+  chart: Chart;
+  namespace: string;
+  catalogValues: JsonObject;
+  /** The claim's values, merged over the catalogue's. */
+  values: JsonObject;
+  dependsOn: string[];
+}
+
+/** A claim as read and checked against the catalogue: everything composing needs, and valid. */
+export interface Environment {
+  composite: CompositeRef;
+  backend: string;
+  kubernetesVersion?: string;
+  clusterValues: JsonObject;
+  /** In the order the claim lists them. */
+  tools: RequestedTool[];
+  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339 to the second as Kubernetes writes times. */
+  expiresAt?: string;
+}

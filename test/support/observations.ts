@@ -1,0 +1,22 @@
+import type { Observation } from '../../bridge/transitions.js';
+
+/** What the bridge's tests observe of an environment, and the XR it observes it in. */
+
+export const ENVIRONMENT_UID = '5f0c9a4e-2d7b-4c1e-9a63-0b8f1e2d3c4a';
+export const CLUSTER_ENDPOINT = 'https://vcluster.vcluster-dev.svc:443';
+
+/** The claim team-a/dev with cert-manager and argo-cd requested, nothing ready yet. */
+export function observation(overrides: Partial<Observation> = {}): Observation {
+  return {
+    uid: ENVIRONMENT_UID,
+    id: 'team-a/dev',
+    deleting: false,
+    gone: false,
+    cluster: { ready: false, endpoint: CLUSTER_ENDPOINT },
+    tools: [
+      { name: 'cert-manager', version: 'v1.19.1', ready: false },
+      { name: 'argo-cd', version: '9.1.0', ready: false },
+    ],
+    ...overrides,
+  };
+}
