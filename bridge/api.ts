@@ -3,12 +3,23 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { JsonObject } from '../common/objects.js';
 
 export class ApiError extends Error {
+  /** The Status message the API server gave, or the start of its answer. */
+  readonly reason: string;
+
   constructor(
     readonly code: number,
     body: string,
   ) {
     super(`API server answered ${code}: ${body.slice(0, 300)}`);
     this.name = 'ApiError';
+    let reason = body.slice(0, 300);
+    try {
+      const status = JSON.parse(body) as { message?: unknown };
+      if (typeof status.message === 'string') reason = status.message;
+    } catch {
+      // not a Status: its start will do
+    }
+    this.reason = reason;
   }
 }
 
@@ -17,7 +28,18 @@ const CONTENT_TYPES = {
   PATCH: 'application/merge-patch+json',
   PUT: 'application/json',
   POST: 'application/json',
+  DELETE: 'application/json',
 };
+
+/** The API path of an object of `type` (a collection without `name`). */
+export function resourcePath(
+  type: { group: string; version: string; plural: string },
+  namespace: string | undefined,
+  name?: string,
+): string {
+  const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${type.plural}${name ? `/${name}` : ''}`;
+}
 
 /**
  * The bridge's few writes and reads, over one keep-alive connection pool. client-node 1.x builds a

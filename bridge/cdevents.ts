@@ -5,6 +5,7 @@
  * environment.deleted carries only `name`).
  */
 import { isObject, type JsonObject } from '../common/objects.js';
+import { schemaProblem } from './schemas.js';
 
 const SPEC_VERSION = '0.5.1';
 
@@ -17,8 +18,14 @@ export const EventType = {
   serviceRemoved: 'dev.cdevents.service.removed.0.3.0',
   incidentDetected: 'dev.cdevents.incident.detected.0.3.0',
   incidentResolved: 'dev.cdevents.incident.resolved.0.3.0',
-  /** Custom: `dev.cdeventsx.<tool>-<subject>.<predicate>.M.m.p`; CDEvents has no "requested". */
+  // Custom: `dev.cdeventsx.<tool>-<subject>.<predicate>.M.m.p`, for what CDEvents has no type
+  // for; each has its schema in bridge/schemas/.
+  /** Emitted for a new environment, and received to request one. */
   environmentRequested: 'dev.cdeventsx.xenvironment-environment.requested.0.1.0',
+  /** Received: the environment is no longer needed. */
+  environmentReleased: 'dev.cdeventsx.xenvironment-environment.released.0.1.0',
+  /** Emitted before the ttl runs out. */
+  environmentExpiring: 'dev.cdeventsx.xenvironment-environment.expiring.0.1.0',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -61,7 +68,9 @@ export interface IncidentContent {
 export interface EnvironmentRequestedContent {
   name: string;
   /** version is absent until the function has resolved it from the catalogue. */
-  tools: { name: string; version?: string }[];
+  tools: { name: string; version?: string; values?: JsonObject }[];
+  ttl?: string;
+  sink?: string;
 }
 
 export interface Contents {
@@ -74,6 +83,8 @@ export interface Contents {
   [EventType.incidentDetected]: IncidentContent;
   [EventType.incidentResolved]: IncidentContent;
   [EventType.environmentRequested]: EnvironmentRequestedContent;
+  [EventType.environmentReleased]: { name: string };
+  [EventType.environmentExpiring]: { name: string; expiresAt: string };
 }
 
 export interface CDEvent<T extends string = string, C = unknown> {
@@ -227,11 +238,13 @@ function validateLinks(value: unknown, path: string): void {
   });
 }
 
-function validateContent(type: string, content: unknown): void {
+function validateContent(type: string, event: JsonObject, content: unknown): void {
   const path = 'subject.content';
   if (!isObject(content)) fail(path, 'must be an object');
+  const problem = schemaProblem(type, event);
+  if (problem) fail(problem.path, problem.detail);
   const rule = CONTENT_RULES[type];
-  if (!rule) return; // custom and other core types: any object, as their schemas allow
+  if (!rule) return; // other custom and core types: any object, as their schemas allow
   onlyFields(content, Object.keys(rule.fields), path);
   for (const field of rule.required ?? []) {
     if (content[field] === undefined) fail(`${path}.${field}`, 'is required');
@@ -272,7 +285,7 @@ export function validateEvent(value: unknown): asserts value is CDEvent {
   onlyFields(subject, ['id', 'source', 'content'], 'subject');
   nonEmpty(subject.id, 'subject.id');
   if (subject.source !== undefined) uriReference(subject.source, 'subject.source');
-  validateContent(type, subject.content);
+  validateContent(type, value, subject.content);
 
   const { customData } = value;
   if (customData !== undefined && !isObject(customData) && typeof customData !== 'string') {

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { DNS_LABEL } from '../common/contract.js';
+import { durationMs } from '../common/duration.js';
 import { isObject } from '../common/objects.js';
 import { CLUSTER_LOCAL_HOSTS, parseHostPatterns, parseSink } from '../common/sink.js';
 import { parseResourceType, type ResourceType } from './kube.js';
@@ -29,6 +31,20 @@ export interface BridgeConfig {
   retryRate: number;
   sinkTimeoutMs: number;
   lease: { namespace: string; name: string; identity: string } & LeaseTiming;
+  /** How long before an environment's expiresAt to warn. */
+  expiryWarningMs: number;
+  /** The endpoint that takes requested and released events; off without an address. */
+  inbound: InboundConfig;
+}
+
+export interface InboundConfig {
+  address?: { host: string; port: number };
+  /** Namespaces whose claims events may create and delete; `*` for any. Default: none. */
+  namespaces: string[];
+  /** A bearer token senders must present, if set. */
+  token?: string;
+  /** What a requested event creates: the claim kind, or a namespaced XR kind. */
+  resource: ResourceType;
 }
 
 /** CloudEvents extension names: lower-case letters and digits (CloudEvents 1.0). */
@@ -41,6 +57,35 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   if (!Number.isInteger(value) || value < 1)
     throw new Error(`${name}: ${raw} is not a whole number ≥ 1`);
   return value;
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  const text = env[name] || fallback;
+  const ms = durationMs(text);
+  if (ms === undefined) throw new Error(`${name}: ${text} is not a duration such as 1h or 90s`);
+  return ms;
+}
+
+function hostPort(address: string, name: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port)) throw new Error(`${name}: ${address} is not host:port`);
+  // An IPv6 pod IP comes bare (fd00::1:8080) or bracketed; listen() wants it bare.
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** BRIDGE_INBOUND_NAMESPACES: namespace names, comma-separated, or `*`. */
+function namespaces(text: string): string[] {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const name of names) {
+    if (name !== '*' && !DNS_LABEL.test(name)) {
+      throw new Error(`BRIDGE_INBOUND_NAMESPACES: ${JSON.stringify(name)} is not a namespace name`);
+    }
+  }
+  return names;
 }
 
 /**
@@ -95,20 +140,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
   if (mode !== 'binary' && mode !== 'structured') {
     throw new Error(`BRIDGE_CE_MODE: ${mode} is not binary or structured`);
   }
-  // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (see the README).
-  const address = env.BRIDGE_HTTP_ADDRESS || '127.0.0.1:8080';
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port))
-    throw new Error(`BRIDGE_HTTP_ADDRESS: ${address} is not host:port`);
+  const type = (name: string, text: string) => {
+    try {
+      return parseResourceType(text.trim());
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`);
+    }
+  };
   const types = (name: string, fallback: string) =>
-    (env[name] || fallback).split(',').map((text) => {
-      try {
-        return parseResourceType(text.trim());
-      } catch (error) {
-        throw new Error(`${name}: ${(error as Error).message}`);
-      }
-    });
+    (env[name] || fallback).split(',').map((text) => type(name, text));
   const lease = {
     durationMs: positive(env, 'BRIDGE_LEASE_DURATION_MS', 15_000),
     renewDeadlineMs: positive(env, 'BRIDGE_LEASE_RENEW_DEADLINE_MS', 10_000),
@@ -129,13 +169,25 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
     source: env.BRIDGE_SOURCE || '/xenvironment-bridge',
     composites: types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments'),
     composed: types('BRIDGE_COMPOSED', 'helm.crossplane.io/v1beta1/releases'),
-    // An IPv6 pod IP comes bare (fd00::1:8080) or bracketed; listen() wants it bare.
-    httpAddress: { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port },
+    // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (see the README).
+    httpAddress: hostPort(env.BRIDGE_HTTP_ADDRESS || '127.0.0.1:8080', 'BRIDGE_HTTP_ADDRESS'),
     workers: positive(env, 'BRIDGE_WORKERS', 64),
     retryBaseMs: positive(env, 'BRIDGE_RETRY_BASE_MS', 250),
     retryMaxMs: positive(env, 'BRIDGE_RETRY_MAX_MS', 30_000),
     retryRate: positive(env, 'BRIDGE_RETRY_RATE', 10),
     sinkTimeoutMs: positive(env, 'BRIDGE_SINK_TIMEOUT_MS', 10_000),
+    expiryWarningMs: duration(env, 'BRIDGE_EXPIRY_WARNING', '1h'),
+    inbound: {
+      ...(env.BRIDGE_INBOUND_ADDRESS
+        ? { address: hostPort(env.BRIDGE_INBOUND_ADDRESS, 'BRIDGE_INBOUND_ADDRESS') }
+        : {}),
+      namespaces: namespaces(env.BRIDGE_INBOUND_NAMESPACES ?? ''),
+      ...(env.BRIDGE_INBOUND_TOKEN ? { token: env.BRIDGE_INBOUND_TOKEN } : {}),
+      resource: type(
+        'BRIDGE_INBOUND_RESOURCE',
+        env.BRIDGE_INBOUND_RESOURCE || 'platform.xenvironment.io/v1alpha1/environments',
+      ),
+    },
     lease: {
       namespace: env.POD_NAMESPACE || serviceAccountNamespace?.trim() || 'crossplane-system',
       name: 'xenvironment-bridge',

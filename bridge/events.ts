@@ -20,6 +20,8 @@ function transitionKey(transition: Transition): string {
       return `removed/${transition.tool}`;
     case 'modified':
       return `modified/${transition.why}`;
+    case 'expiring':
+      return `expiring/${transition.expiresAt}`;
     case 'incident-detected':
     case 'incident-resolved':
       return `${transition.kind}/${transition.key}`;
@@ -68,7 +70,14 @@ export function eventFor(
           tools: observation.tools.map(({ name, version }) =>
             version ? { name, version } : { name },
           ),
+          // Not the sink (it may hold credentials) nor values (they can be large): both optional.
+          ...(observation.ttl ? { ttl: observation.ttl } : {}),
         },
+      });
+    case 'expiring':
+      return buildEvent(EventType.environmentExpiring, context, {
+        id: observation.id,
+        content: { name: observation.id, expiresAt: transition.expiresAt },
       });
     case 'created':
       return buildEvent(EventType.environmentCreated, context, {

@@ -11,7 +11,9 @@ import { COMPOSITE_LABEL } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
 import { FINALIZER, RECORD_ANNOTATION } from './observe.js';
 import type { Change, Store } from './reconciler.js';
-import { ApiClient, ApiError } from './api.js';
+import { ApiClient, ApiError, resourcePath } from './api.js';
+import { getObject } from './claims.js';
+import { conditionPatch, type OwnCondition } from './conditions.js';
 import { ReadYourWrites } from './fresh.js';
 
 /** A resource to watch, as group/version/plural. */
@@ -207,20 +209,21 @@ export class KubeStore implements Store {
       .filter((key): key is string => key !== undefined);
   }
 
+  private pathOf(key: string): string {
+    const { index, namespace, name } = parseKey(key);
+    return resourcePath(this.compositeTypes[index]!, namespace, name);
+  }
+
   /**
    * One merge patch, always guarded by the resourceVersion the change was computed from. On a
    * conflict the XR is read again, so the retry starts from fresh state, and the 409 is thrown.
    */
   async write(key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
-    const { index, namespace, name } = parseKey(key);
-    const type = this.compositeTypes[index]!;
-    const path = `/apis/${type.group}/${type.version}/${namespace ? `namespaces/${namespace}/` : ''}${type.plural}/${name}`;
     const metadata = xr.metadata as KubernetesObject['metadata'] & object;
-    const basedOn = metadata.resourceVersion;
     const finalizers = metadata.finalizers ?? [];
     const patch = {
       metadata: {
-        resourceVersion: basedOn,
+        resourceVersion: metadata.resourceVersion,
         ...(change.record
           ? { annotations: { [RECORD_ANNOTATION]: JSON.stringify(change.record) } }
           : {}),
@@ -232,30 +235,62 @@ export class KubeStore implements Store {
           : {}),
       },
     };
+    // Without its last finalizer a deleted XR is gone, whatever the answer shows.
+    return this.patch(key, xr, '', patch, change.finalizer === 'remove');
+  }
+
+  /** Sets a condition of the bridge's own on the XR's status, guarded like write(). */
+  async writeCondition(
+    key: string,
+    xr: JsonObject,
+    condition: OwnCondition,
+    now: Date,
+  ): Promise<JsonObject | undefined> {
+    return this.patch(key, xr, '/status', conditionPatch(xr, condition, now), false);
+  }
+
+  private async patch(
+    key: string,
+    xr: JsonObject,
+    subresource: string,
+    patch: JsonObject,
+    lettingGo: boolean,
+  ): Promise<JsonObject | undefined> {
+    const path = this.pathOf(key);
+    const basedOn = (xr.metadata as KubernetesObject['metadata'] & object).resourceVersion;
     try {
       const written = await this.api.send(
         'PATCH',
-        `${path}?fieldManager=xenvironment-bridge`,
+        `${path}${subresource}?fieldManager=xenvironment-bridge`,
         patch,
       );
-      // Without its last finalizer a deleted XR is gone, whatever the answer shows.
-      this.fresh.wrote(key, basedOn, change.finalizer === 'remove' ? undefined : written);
-      return change.finalizer === 'remove' ? undefined : written;
+      this.fresh.wrote(key, basedOn, lettingGo ? undefined : written);
+      return lettingGo ? undefined : written;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === 404) {
         this.fresh.wrote(key, basedOn, undefined);
         return undefined;
       }
-      if (error.code === 409) {
-        const current = await this.api.send('GET', path).catch((e: unknown) => {
-          if (e instanceof ApiError && e.code === 404) return undefined;
-          throw e;
-        });
-        this.fresh.wrote(key, basedOn, current);
-      }
+      if (error.code === 409) this.fresh.wrote(key, basedOn, await getObject(this.api, path));
       throw error;
     }
+  }
+
+  /**
+   * Deletes the XR itself (one without a claim), if it is still the one read: in the foreground,
+   * so that it is gone, and environment.deleted announced, only once what it composed is.
+   */
+  async deleteComposite(key: string, xr: JsonObject): Promise<void> {
+    const uid = (xr.metadata as KubernetesObject['metadata'] & object).uid;
+    await this.api
+      .send('DELETE', this.pathOf(key), {
+        propagationPolicy: 'Foreground',
+        preconditions: { uid },
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+      });
   }
 }
 

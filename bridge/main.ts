@@ -4,9 +4,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { kindAndName } from '../common/objects.js';
 import { ApiClient, ApiError } from './api.js';
+import { KubeClaims } from './claims.js';
 import { loadConfig } from './config.js';
+import { Discovery } from './discovery.js';
 import { LeaderElector } from './elector.js';
 import { createEmitter, redactedSink } from './emitter.js';
+import { inboundHandler, KubeObjects } from './inbound.js';
 import { KubeStore } from './kube.js';
 import { Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
@@ -22,7 +25,10 @@ function serviceAccountNamespace(): string | undefined {
   }
 }
 
-/** The bridge: XEnvironment readiness → CDEvents. Settings come from the environment only. */
+/**
+ * The bridge: XEnvironment readiness → CDEvents; expiry; environments requested by events.
+ * Settings come from the environment only.
+ */
 async function main(): Promise<void> {
   const config = loadConfig(process.env, serviceAccountNamespace());
   const logger = pino({ level: config.logLevel });
@@ -77,9 +83,13 @@ async function main(): Promise<void> {
     },
     logger,
   );
-  const reconciler = new Reconciler(store, emit, {
+  // Claims and the inbound kind are read and written directly, not through informers.
+  const claimsApi = new ApiClient(kubeConfig);
+  const discovery = new Discovery(claimsApi);
+  const reconciler = new Reconciler(store, new KubeClaims(claimsApi, discovery), emit, {
     source: config.source,
     sinkAllow: config.sinkAllow,
+    expiryWarningMs: config.expiryWarningMs,
     logger,
     onInvalidRecord: () => metrics.recordsInvalid.inc(),
   });
@@ -122,6 +132,22 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) =>
     http.listen(config.httpAddress.port, config.httpAddress.host, resolve),
   );
+  // Every replica serves it, leader or not: each write is guarded, each event recorded on its claim.
+  const { inbound } = config;
+  const inboundServer = inbound.address
+    ? createServer(
+        inboundHandler(new KubeObjects(claimsApi, discovery, inbound.resource), {
+          namespaces: inbound.namespaces,
+          ...(inbound.token ? { token: inbound.token } : {}),
+          source: config.source,
+          logger,
+        }),
+      )
+    : undefined;
+  if (inboundServer && inbound.address) {
+    const { host, port } = inbound.address;
+    await new Promise<void>((resolve) => inboundServer.listen(port, host, resolve));
+  }
 
   const running = queue.run();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -133,7 +159,9 @@ async function main(): Promise<void> {
         .then(() => store.stop())
         .then(() => {
           leaseApi.close();
+          claimsApi.close();
           http.close();
+          inboundServer?.close();
           process.exit(0);
         });
     });
@@ -145,6 +173,12 @@ async function main(): Promise<void> {
       sink: config.defaultSink ? redactedSink(config.defaultSink) : null,
       composites: config.composites.map((t) => `${t.group}/${t.version}/${t.plural}`),
       http: `${config.httpAddress.host}:${(http.address() as { port: number }).port}`,
+      inbound: inboundServer
+        ? {
+            port: (inboundServer.address() as { port: number }).port,
+            namespaces: inbound.namespaces,
+          }
+        : null,
       identity: config.lease.identity,
     },
     'bridge started',

@@ -4,10 +4,12 @@ import {
   CLUSTER_KEY,
   COMPOSITION_RESOURCE_NAME_ANNOTATION,
   readStatus,
+  type ListedTool,
   readTools,
   toolKey,
 } from '../common/contract.js';
 import { conditionOf, healthOf } from '../common/health.js';
+import { DURATION } from '../common/duration.js';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { chartPurl } from './events.js';
 import type { Observation, ToolObservation } from './transitions.js';
@@ -51,9 +53,13 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
     if (key) byKey.set(key, resource);
   }
   const status = readStatus(xr.status);
-  // The function's resolved view (status.tools) once it has run; the claim's request before.
-  const listed = status.tools.length > 0 ? status.tools : readTools(objectAt(xr.spec).tools);
-  const tools = listed.map(({ name, version: resolved }): ToolObservation => {
+  // The function's resolved view (status.tools) once it has run; the claim's request before, in
+  // which no tool is ready: only the function can tell that its workloads are.
+  const fromStatus = status.tools.length > 0;
+  const listed: ListedTool[] = fromStatus
+    ? status.tools
+    : readTools(objectAt(xr.spec).tools).map(({ ready: _, ...tool }) => tool);
+  const tools = listed.map(({ name, version: resolved, ready }): ToolObservation => {
     const release = byKey.get(toolKey(name));
     const chart = objectAt(objectAt(objectAt(release?.spec).forProvider).chart);
     const version = resolved ?? text(chart.version) ?? '';
@@ -61,7 +67,9 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
     const tool: ToolObservation = {
       name,
       version,
-      ready: health.state === 'ready' && text(chart.version) === version,
+      // The function's verdict (Release and workloads) and what the bridge sees itself: its
+      // Release Ready at that version, so an upgrade is announced only once it has happened.
+      ready: ready === true && health.state === 'ready' && text(chart.version) === version,
     };
     if (release && text(chart.name)) {
       tool.artifactId = chartPurl({
@@ -94,5 +102,8 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
   if (synced?.status === 'False') {
     observation.fatal = synced.message || synced.reason || 'composition failed';
   }
+  const ttl = text(objectAt(xr.spec).ttl);
+  // The XRD allows no other; its announcement must satisfy the same schema.
+  if (ttl && ttl.length <= 32 && DURATION.test(ttl)) observation.ttl = ttl;
   return observation;
 }

@@ -10,6 +10,13 @@ export interface QueueOptions {
 
 /** Conflicts retried at once before they count as failures: a key that always conflicts backs off. */
 const IMMEDIATE_RETRIES = 5;
+/** setTimeout's longest delay is 2^31-1 ms (24.8 days); a later time is reached in steps. */
+const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
+
+/** What a handled key asks for: to be handled again after `requeueAfterMs`, as controller-runtime's Result. */
+export interface Outcome {
+  requeueAfterMs?: number;
+}
 
 /**
  * Delays for retries over all keys, as client-go's overall rate limiter: a token bucket. A sink
@@ -40,7 +47,8 @@ class TokenBucket {
  * A work queue of keys, as Kubernetes controllers use: a key is queued at most once however often
  * it changes, is never handled by two workers at once, and a failed key comes back after a capped
  * exponential backoff, within a global retry rate. Its size is bounded by the number of distinct
- * keys. While paused (caches not synced, not the leader) keys are kept, not handled.
+ * keys. While paused (caches not synced, not the leader) keys are kept, not handled. A handled key
+ * may ask to come back later (an expiry due): one timer per key, the latest answer's.
  */
 export class WorkQueue {
   private readonly queued: string[] = [];
@@ -49,13 +57,14 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly scheduled = new Map<string, NodeJS.Timeout>();
   private readonly idle: (() => void)[] = [];
   private readonly bucket: TokenBucket;
   private stopped = false;
   private paused = true;
 
   constructor(
-    private readonly handle: (key: string) => Promise<void>,
+    private readonly handle: (key: string) => Promise<Outcome | void>,
     private readonly options: QueueOptions,
     private readonly onError: (key: string, error: unknown, retryInMs: number) => void,
   ) {
@@ -96,6 +105,24 @@ export class WorkQueue {
     this.timers.add(timer);
   }
 
+  /**
+   * Handles `key` again in `ms`, replacing the time asked for before: each handling computes the
+   * next one from scratch, so the latest answer is the right one.
+   */
+  private schedule(key: string, ms: number | undefined): void {
+    clearTimeout(this.scheduled.get(key));
+    this.scheduled.delete(key);
+    if (ms === undefined || this.stopped) return;
+    const timer = setTimeout(
+      () => {
+        this.scheduled.delete(key);
+        this.add(key);
+      },
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
+    this.scheduled.set(key, timer);
+  }
+
   /** Runs the workers until stop(); resolves when they have all finished their current key. */
   async run(): Promise<void> {
     await Promise.all(Array.from({ length: this.options.workers }, () => this.worker()));
@@ -111,8 +138,9 @@ export class WorkQueue {
       this.pending.delete(key);
       this.active.add(key);
       try {
-        await this.handle(key);
+        const outcome = await this.handle(key);
         this.failures.delete(key);
+        this.schedule(key, outcome?.requeueAfterMs);
       } catch (error) {
         const attempts = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, attempts);
@@ -136,8 +164,9 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of [...this.timers, ...this.scheduled.values()]) clearTimeout(timer);
     this.timers.clear();
+    this.scheduled.clear();
     for (const resume of this.idle.splice(0)) resume();
   }
 }

@@ -1,11 +1,17 @@
 import type { Logger } from 'pino';
+import { EXPIRING_CONDITION, readStatus } from '../common/contract.js';
+import { conditionOf } from '../common/health.js';
 import { kindAndName, type JsonObject } from '../common/objects.js';
 import type { CDEvent } from './cdevents.js';
 import { planBatch } from './batch.js';
+import { claimRefOf, type Claims } from './claims.js';
+import type { OwnCondition } from './conditions.js';
+import { planExpiry } from './expiry.js';
 import { hasFinalizer, observe, sinkOf } from './observe.js';
+import type { Outcome } from './queue.js';
 import { adoptObserved, finalizerChange, newEpoch, readRecord } from './record.js';
 import { routeSink, type Route } from './sinks.js';
-import type { OutboxEntry, Recorded } from './transitions.js';
+import type { Observation, OutboxEntry, Recorded } from './transitions.js';
 
 export interface Change {
   record?: Recorded;
@@ -21,6 +27,15 @@ export interface Store {
    * resourceVersion: throws on a conflict. Returns the XR as written, undefined once it is gone.
    */
   write(key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined>;
+  /** Sets a condition on the XR's status, guarded the same way. */
+  writeCondition(
+    key: string,
+    xr: JsonObject,
+    condition: OwnCondition,
+    now: Date,
+  ): Promise<JsonObject | undefined>;
+  /** Deletes the XR, if it is still `xr` (its uid). */
+  deleteComposite(key: string, xr: JsonObject): Promise<void>;
 }
 
 export interface Emit {
@@ -31,9 +46,13 @@ export interface ReconcilerOptions {
   source: string;
   /** Hosts a claim's sink may name. */
   sinkAllow: readonly string[];
+  /** How long before status.expiresAt to warn (BRIDGE_EXPIRY_WARNING). */
+  expiryWarningMs: number;
   logger: Logger;
   /** Called for each record found invalid and rebuilt. */
   onInvalidRecord?: () => void;
+  /** The clock expiry is judged by. */
+  now?: () => Date;
 }
 
 /**
@@ -42,22 +61,80 @@ export interface ReconcilerOptions {
  * one resourceVersion-guarded patch, and only then delivered; the next write clears the outbox. A
  * restart finds undelivered events in the outbox and sends them again, with the same ids. Throws
  * when an event cannot be delivered: the outbox stays, and is retried.
+ *
+ * Then the environment's lifecycle: once status.expiresAt is near, the Expiring condition on the
+ * XR and its claim (the warning event went with the announcements); once it has passed, the
+ * claim (or the XR without one) is deleted. The answer says when to look again.
  */
 export class Reconciler {
+  /**
+   * Outbox events this process has delivered, by XR key (for one uid): a retry after the write
+   * that clears the outbox conflicted does not send them again. Only an optimisation: the outbox
+   * is the truth, and after a restart its events are sent again with their ids.
+   */
+  private readonly delivered = new Map<string, { uid: string; ids: Set<string> }>();
+  private readonly now: () => Date;
+
   constructor(
     private readonly store: Store,
+    private readonly claims: Claims,
     private readonly emit: Emit,
     private readonly options: ReconcilerOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
-  async reconcile(key: string): Promise<void> {
-    let xr = this.store.composite(key);
-    if (!xr) return;
+  async reconcile(key: string): Promise<Outcome> {
+    const xr = this.store.composite(key);
+    if (!xr) {
+      this.delivered.delete(key);
+      return {};
+    }
     const route = routeSink(sinkOf(xr), this.options.sinkAllow);
-    const observation = {
-      ...observe(xr, this.store.composed(xr)),
+    const observed = observe(xr, this.store.composed(xr));
+    const now = this.now();
+    const expiry = planExpiry({
+      ...readStatus(xr.status),
+      deleting: observed.deleting,
+      fatal: observed.fatal !== undefined,
+      condition: conditionOf(xr, EXPIRING_CONDITION),
+      now,
+      leadMs: this.options.expiryWarningMs,
+    });
+    const observation: Observation = {
+      ...observed,
       ...(route.problem ? { sinkProblem: route.problem } : {}),
+      ...(expiry.warn ? { expiring: expiry.warn } : {}),
     };
+
+    let current = await this.announce(key, xr, observation, route);
+    if (!current) return {};
+    const claim = claimRefOf(current);
+    if (expiry.condition) {
+      const condition = { type: EXPIRING_CONDITION, ...expiry.condition };
+      // The claim first: the XR's condition is what says that both are written.
+      if (claim) await this.claims.setCondition(claim, condition, now);
+      current = await this.store.writeCondition(key, current, condition, now);
+      if (!current) return {};
+    }
+    if (expiry.expire) {
+      this.options.logger.info(
+        { xr: kindAndName(current), environment: observation.id, expiresAt: expiry.warn },
+        claim ? 'expired: deleting its claim' : 'expired: deleting it',
+      );
+      if (claim) await this.claims.delete(claim, String((current.metadata as JsonObject).name));
+      else await this.store.deleteComposite(key, current);
+    }
+    return expiry.requeueAfterMs === undefined ? {} : { requeueAfterMs: expiry.requeueAfterMs };
+  }
+
+  /** Announces what changed; the XR as last written, undefined once it is gone. */
+  private async announce(
+    key: string,
+    xr: JsonObject,
+    observation: Observation,
+    route: Route,
+  ): Promise<JsonObject | undefined> {
     const read = readRecord(xr, observation);
     let record: Recorded;
     let rebuilt = false;
@@ -80,31 +157,48 @@ export class Reconciler {
       record = read.record;
     }
 
+    let current: JsonObject | undefined = xr;
     for (;;) {
-      await this.deliver(xr, record.outbox, route);
-      const finalizer = finalizerChange(observation, hasFinalizer(xr), record.outbox);
+      await this.deliver(key, current, record.outbox, route);
+      const finalizer = finalizerChange(observation, hasFinalizer(current), record.outbox);
       if (finalizer === 'remove') {
-        await this.store.write(key, xr, { finalizer });
-        return;
+        await this.store.write(key, current, { finalizer });
+        this.delivered.delete(key);
+        return undefined;
       }
-      const next = planBatch(observation, record, this.options.source, new Date());
+      const next = planBatch(observation, record, this.options.source, this.now());
       if (next.outbox.length === 0 && record.outbox.length === 0 && !rebuilt && !finalizer) {
-        return;
+        return current;
       }
-      const written = await this.store.write(key, xr, {
+      current = await this.store.write(key, current, {
         record: next,
         ...(finalizer ? { finalizer } : {}),
       });
-      if (!written || next.outbox.length === 0) return;
-      xr = written;
+      // The outbox delivered is replaced: its ids will not be seen again.
+      this.delivered.delete(key);
+      if (!current || next.outbox.length === 0) return current;
       record = next;
       rebuilt = false;
     }
   }
 
-  private async deliver(xr: JsonObject, outbox: OutboxEntry[], route: Route): Promise<void> {
+  private async deliver(
+    key: string,
+    xr: JsonObject,
+    outbox: OutboxEntry[],
+    route: Route,
+  ): Promise<void> {
+    if (outbox.length === 0) return;
+    const uid = String((xr.metadata as JsonObject).uid);
+    let entry = this.delivered.get(key);
+    if (entry?.uid !== uid) {
+      entry = { uid, ids: new Set() };
+      this.delivered.set(key, entry);
+    }
     for (const { event, toDefault } of outbox) {
+      if (entry.ids.has(event.context.id)) continue;
       await this.emit(event, toDefault ? undefined : route.url);
+      entry.ids.add(event.context.id);
       this.options.logger.info(
         {
           xr: kindAndName(xr),

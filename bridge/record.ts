@@ -31,6 +31,7 @@ const FIELDS = [
   'toolset',
   'deployed',
   'incidents',
+  'expiring',
   'outbox',
 ];
 
@@ -119,6 +120,12 @@ export function recordProblems(value: unknown): Problems {
   }
   if (!Array.isArray(value.toolset) || value.toolset.some((t) => typeof t !== 'string')) {
     problems.push('toolset must be a list of strings');
+  }
+  if (
+    value.expiring !== undefined &&
+    (typeof value.expiring !== 'string' || value.expiring === '')
+  ) {
+    problems.push('expiring must be a non-empty string');
   }
   checkDeployed(value.deployed, problems);
   checkIncidents(value.incidents, problems);
@@ -236,5 +243,6 @@ export function adoptObserved(observation: Observation, epoch: string, salvage: 
     toolset: created ? toolset(observation) : [],
     deployed: salvage.deployed ?? deployed,
     incidents: salvage.incidents ?? adopted,
+    ...(observation.expiring ? { expiring: observation.expiring } : {}),
   };
 }

@@ -29,6 +29,10 @@ export interface Observation {
   fatal?: string;
   /** Why the claim's spec.events.sink cannot be used, if it cannot. */
   sinkProblem?: string;
+  /** status.expiresAt, once it is within the warning window (the reconciler decides: expiry.ts). */
+  expiring?: string;
+  /** spec.ttl, as the claim asks for it. */
+  ttl?: string;
 }
 
 export interface Incident {
@@ -61,6 +65,8 @@ export interface Recorded {
   deployed: Record<string, { version: string; artifactId: string }>;
   /** Open incidents by what failed: `cluster`, `composite` or `tool/<name>`. */
   incidents: Record<string, Incident>;
+  /** The expiresAt last warned of: each value is announced once. */
+  expiring?: string;
   /** Events recorded but perhaps not yet delivered, in order: delivered before anything new. */
   outbox: OutboxEntry[];
 }
@@ -86,6 +92,7 @@ export type Transition =
   | { kind: 'deleted' }
   | { kind: 'deployed' | 'upgraded'; tool: string; artifactId: string }
   | { kind: 'removed'; tool: string }
+  | { kind: 'expiring'; expiresAt: string }
   | { kind: 'incident-detected' | 'incident-resolved'; key: string; incident: Incident };
 
 export interface Step {
@@ -163,6 +170,12 @@ export function nextTransition(observation: Observation, recorded: Recorded): St
       record.incidents[key] = incident;
       return step({ kind: 'incident-detected', key, incident });
     }
+  }
+
+  // Before "created": an environment that never came up expires all the same.
+  if (observation.expiring && observation.expiring !== record.expiring) {
+    record.expiring = observation.expiring;
+    return step({ kind: 'expiring', expiresAt: observation.expiring });
   }
 
   if (!record.created) {

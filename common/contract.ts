@@ -70,6 +70,8 @@ export type ToolPhase = 'Waiting' | 'Installing' | 'Ready' | 'Failed';
 export const CLUSTER_READY_CONDITION = 'ClusterReady';
 export const TOOLS_READY_CONDITION = 'ToolsReady';
 export type ConditionType = typeof CLUSTER_READY_CONDITION | typeof TOOLS_READY_CONDITION;
+/** Set by the bridge, not the function, on the XR and its claim: status.expiresAt is near. */
+export const EXPIRING_CONDITION = 'Expiring';
 
 export interface ToolStatus {
   name: string;
@@ -100,18 +102,20 @@ export interface EnvironmentStatus {
 }
 
 /** A tool as a status or a claim lists it, read back from the API server. */
-export type ListedTool = Pick<ToolStatus, 'name'> & Partial<Pick<ToolStatus, 'version'>>;
+export type ListedTool = Pick<ToolStatus, 'name'> & Partial<Pick<ToolStatus, 'version' | 'ready'>>;
 
 /**
  * `status.tools` or `spec.tools` as read back from the API server, as far as it is what the
- * function writes or reads: an entry without a name is left out, a version not a string dropped.
+ * function writes or reads: an entry without a name is left out, a version not a string and a
+ * `ready` not a boolean dropped.
  */
 export function readTools(list: unknown): ListedTool[] {
   return (Array.isArray(list) ? list : []).filter(isObject).flatMap((entry) => {
     if (typeof entry.name !== 'string' || entry.name === '') return [];
-    return typeof entry.version === 'string' && entry.version !== ''
-      ? [{ name: entry.name, version: entry.version }]
-      : [{ name: entry.name }];
+    const tool: ListedTool = { name: entry.name };
+    if (typeof entry.version === 'string' && entry.version !== '') tool.version = entry.version;
+    if (typeof entry.ready === 'boolean') tool.ready = entry.ready;
+    return [tool];
   });
 }
 
@@ -119,14 +123,18 @@ export function readTools(list: unknown): ListedTool[] {
 export interface ObservedStatus {
   endpoint?: string;
   tools: ListedTool[];
+  /** Only when it is a time: the bridge deletes the environment then. */
+  expiresAt?: Date;
 }
 
 export function readStatus(status: unknown): ObservedStatus {
   if (!isObject(status)) return { tools: [] };
   const cluster = isObject(status.cluster) ? status.cluster : {};
   const endpoint = cluster.endpoint;
+  const expiresAt = typeof status.expiresAt === 'string' ? new Date(status.expiresAt) : undefined;
   return {
     ...(typeof endpoint === 'string' && endpoint !== '' ? { endpoint } : {}),
     tools: readTools(status.tools),
+    ...(expiresAt && !Number.isNaN(expiresAt.getTime()) ? { expiresAt } : {}),
   };
 }

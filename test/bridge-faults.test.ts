@@ -172,9 +172,10 @@ async function createEnv(name: string): Promise<Env> {
       body: {
         status: {
           cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
+          // The function's verdict stays ready: the Releases' flips are what this test varies.
           tools: [
-            { name: 'a', version: '1.0.0' },
-            { name: 'b', version: '2.0.0' },
+            { name: 'a', version: '1.0.0', ready: true },
+            { name: 'b', version: '2.0.0', ready: true },
           ],
         },
       },

@@ -105,9 +105,9 @@ describe('observing an XR', () => {
       want: { ...base, tools: [{ name: 'argo-cd', version: '9.2.0', ready: false }] },
     },
     {
-      name: "without a version anywhere else, the Release's chart version",
+      name: "without a version anywhere else, the Release's chart version; not ready before the function says so",
       input: {
-        xr: xr({ spec: { tools: [{ name: 'argo-cd' }] } }),
+        xr: xr({ spec: { tools: [{ name: 'argo-cd', ready: true }] } }),
         composed: [release(toolKey('argo-cd'), 'ready', argoChart)],
       },
       want: {
@@ -116,7 +116,7 @@ describe('observing an XR', () => {
           {
             name: 'argo-cd',
             version: '9.1.0',
-            ready: true,
+            ready: false,
             artifactId: 'pkg:generic/argo-cd@9.1.0',
           },
         ],
@@ -125,7 +125,7 @@ describe('observing an XR', () => {
     {
       name: 'a Ready Release of an older version is not the tool ready: an upgrade in flight',
       input: {
-        xr: xr({ status: { tools: [{ name: 'argo-cd', version: '9.2.0' }] } }),
+        xr: xr({ status: { tools: [{ name: 'argo-cd', version: '9.2.0', ready: true }] } }),
         composed: [release(toolKey('argo-cd'), 'ready', argoChart)],
       },
       want: {
@@ -184,6 +184,16 @@ describe('observing an XR', () => {
       want: { ...base, tools: [{ name: 'argo-cd', version: '', ready: false }] },
     },
     {
+      name: "the claim's ttl, as it asks for it (announced with the request)",
+      input: { xr: xr({ spec: { ttl: '1d12h' } }), composed: [] },
+      want: { ...base, ttl: '1d12h' },
+    },
+    {
+      name: 'a ttl the XRD would not allow is left out',
+      input: { xr: xr({ spec: { ttl: '8 hours' } }), composed: [] },
+      want: base,
+    },
+    {
       name: 'a Ready cluster, with the endpoint from the status',
       input: {
         xr: xr({ status: { cluster: { endpoint: ENDPOINT, ready: true } } }),
@@ -236,5 +246,24 @@ describe('observing an XR', () => {
   ];
   it.each(table)('$name', ({ input, want }) => {
     expect(observe(input.xr, input.composed)).toEqual(want);
+  });
+});
+
+describe('a tool ready for the bridge: the function says so and its Release is Ready', () => {
+  // The function's verdict (status.tools[].ready: Release and workloads); what the bridge sees.
+  const table: { name: string; input: { says?: boolean; release: State }; want: boolean }[] = [
+    { name: 'both', input: { says: true, release: 'ready' }, want: true },
+    { name: 'workloads still starting', input: { says: false, release: 'ready' }, want: false },
+    { name: 'Release not Ready', input: { says: true, release: 'creating' }, want: false },
+    { name: 'Release failed', input: { says: true, release: 'failed' }, want: false },
+    { name: 'the function has not said', input: { release: 'ready' }, want: false },
+  ];
+  it.each(table)('$name', ({ input, want }) => {
+    const tool = { name: 'argo-cd', version: '9.1.0', phase: 'Ready' };
+    const status = { tools: [input.says === undefined ? tool : { ...tool, ready: input.says }] };
+    const [observed] = observe(xr({ status }), [
+      release(toolKey('argo-cd'), input.release, argoChart),
+    ]).tools;
+    expect(observed!.ready).toBe(want);
   });
 });

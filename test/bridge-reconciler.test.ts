@@ -6,6 +6,8 @@ import { ApiError } from '../bridge/api.js';
 import type { CDEvent } from '../bridge/cdevents.js';
 import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
 import { recordProblems } from '../bridge/record.js';
+import type { ClaimRef, Claims } from '../bridge/claims.js';
+import { conditionPatch, type OwnCondition } from '../bridge/conditions.js';
 import { Reconciler, type Change, type Store } from '../bridge/reconciler.js';
 import type { Recorded } from '../bridge/transitions.js';
 import { checkEventLog, label, openIncidents } from './support/event-log.js';
@@ -13,6 +15,7 @@ import { CLUSTER_ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
 import { xEnvironment } from './support/requests.js';
 
 const KEY = '0//dev';
+const HOUR = 3_600_000;
 const ARGO_CD = toolKey('argo-cd');
 type Metadata = {
   resourceVersion: string;
@@ -73,7 +76,8 @@ class MemoryStore implements Store {
     return [release(CLUSTER_KEY, '0.30.0'), release(ARGO_CD, '9.1.0')];
   }
 
-  async write(_key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
+  /** As the API server guards a write: 404 when gone, 409 on a stale resourceVersion. */
+  private guard(xr: JsonObject): void {
     if (this.failWrites > 0) {
       this.failWrites--;
       throw new Error('killed before the write');
@@ -81,6 +85,30 @@ class MemoryStore implements Store {
     if (!this.xr) throw new ApiError(404, 'not found');
     const given = xr.metadata as Metadata;
     if (given.resourceVersion !== this.meta.resourceVersion) throw new ApiError(409, 'conflict');
+  }
+
+  async writeCondition(
+    _key: string,
+    xr: JsonObject,
+    condition: OwnCondition,
+    now: Date,
+  ): Promise<JsonObject | undefined> {
+    this.guard(xr);
+    const { status } = conditionPatch(xr, condition, now) as { status: JsonObject };
+    this.edit((current) => (current.status = { ...(current.status as JsonObject), ...status }));
+    this.conditionWrites++;
+    return this.composite();
+  }
+
+  conditionWrites = 0;
+
+  async deleteComposite(_key: string, xr: JsonObject): Promise<void> {
+    if ((xr.metadata as { uid?: string }).uid !== (this.meta as { uid?: string }).uid) return;
+    this.delete();
+  }
+
+  async write(_key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
+    this.guard(xr);
     this.edit((current) => {
       const metadata = current.metadata as Metadata;
       if (change.record) {
@@ -104,9 +132,41 @@ const xr = {
   ...xEnvironment({ tools: [{ name: 'argo-cd' }] }, { name: 'dev', uid: ENVIRONMENT_UID }),
   status: {
     cluster: { endpoint: CLUSTER_ENDPOINT },
-    tools: [{ name: 'argo-cd', version: '9.1.0' }],
+    tools: [{ name: 'argo-cd', version: '9.1.0', ready: true }],
   },
 };
+
+/** The claim of a legacy XR, as the API server holds it; deleting it sets deletionTimestamp. */
+class MemoryClaims implements Claims {
+  claim: JsonObject = {
+    metadata: { name: 'dev', namespace: 'team-a', uid: 'claim-uid', resourceVersion: '1' },
+    spec: { resourceRef: { name: 'dev' } },
+    status: {},
+  };
+  deleted = 0;
+
+  async setCondition(_ref: ClaimRef, condition: OwnCondition, now: Date): Promise<void> {
+    const { status } = conditionPatch(this.claim, condition, now) as { status: JsonObject };
+    this.claim.status = { ...(this.claim.status as JsonObject), ...status };
+  }
+
+  async delete(_ref: ClaimRef, xrName: string): Promise<void> {
+    expect(xrName).toBe('dev');
+    this.deleted++;
+  }
+}
+
+/** `store`, some of its methods replaced. */
+function replacing(store: MemoryStore, methods: Partial<Store>): Store {
+  return {
+    composite: () => store.composite(),
+    composed: () => store.composed(),
+    write: (k, x, c) => store.write(k, x, c),
+    writeCondition: (k, x, c, n) => store.writeCondition(k, x, c, n),
+    deleteComposite: (k, x) => store.deleteComposite(k, x),
+    ...methods,
+  };
+}
 
 interface Sent {
   event: CDEvent;
@@ -123,13 +183,19 @@ function sink(accept: (event: CDEvent) => boolean = () => true) {
   return { sent, emit };
 }
 
-function reconciler(store: Store, emit: (e: CDEvent, s: string | undefined) => Promise<void>) {
+function reconciler(
+  store: Store,
+  emit: (e: CDEvent, s: string | undefined) => Promise<void>,
+  options: { claims?: Claims; now?: () => Date } = {},
+) {
   let invalid = 0;
-  const r = new Reconciler(store, emit, {
+  const r = new Reconciler(store, options.claims ?? new MemoryClaims(), emit, {
     source: '/test',
     sinkAllow: ['*.svc.cluster.local'],
+    expiryWarningMs: HOUR,
     logger: pino({ level: 'silent' }),
     onInvalidRecord: () => invalid++,
+    ...(options.now ? { now: options.now } : {}),
   });
   return Object.assign(r, { invalid: () => invalid });
 }
@@ -191,15 +257,7 @@ describe('bridge reconciler', () => {
     const { sent, emit } = sink();
     const stale = store.composite()!;
     store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
-    const r = reconciler(
-      {
-        ...store,
-        composed: () => store.composed(),
-        composite: () => stale,
-        write: (k, x, c) => store.write(k, x, c),
-      },
-      emit,
-    );
+    const r = reconciler(replacing(store, { composite: () => stale }), emit);
     await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
     expect(sent).toEqual([]);
     expect(store.record).toBeUndefined();
@@ -334,12 +392,10 @@ describe('bridge reconciler', () => {
     store.delete();
     store.failWrites = 0;
     const dying = reconciler(
-      {
-        composite: () => store.composite(),
-        composed: () => store.composed(),
+      replacing(store, {
         write: (k, x, c) =>
           c.finalizer === 'remove' ? Promise.reject(new Error('killed')) : store.write(k, x, c),
-      },
+      }),
       emit,
     );
     await expect(dying.reconcile(KEY)).rejects.toThrow('killed');
@@ -374,5 +430,194 @@ describe('bridge reconciler', () => {
       ['incident.detected dev/incidents/0-6', good],
       ['environment.modified dev', good],
     ]);
+  });
+  it('does not send an outbox again when the write that clears it conflicted', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    let writes = 0;
+    // Crossplane patches the XR's status between the delivery and the write that clears it.
+    const conflicting = replacing(store, {
+      write: (k, x, c) => {
+        if (++writes === 2)
+          store.edit((current) => ((current.status as JsonObject).phase = 'Ready'));
+        return store.write(k, x, c);
+      },
+    });
+    const r = reconciler(conflicting, emit);
+    await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
+    expect(store.record!.outbox).toHaveLength(4);
+    await r.reconcile(KEY);
+    expect(labels(sent)).toEqual([
+      'environment.requested dev',
+      'environment.created dev',
+      'service.deployed dev/argo-cd',
+      'environment.modified dev',
+    ]);
+    expect(store.record).toMatchObject({ seq: 4, outbox: [] });
+
+    // Only an optimisation: another process (a restart) has no memory, and sends them again.
+    const again = new MemoryStore(xr);
+    const second = sink();
+    let count = 0;
+    await expect(
+      reconciler(
+        replacing(again, {
+          write: (k, x, c) => {
+            if (++count === 2) again.edit(() => undefined);
+            return again.write(k, x, c);
+          },
+        }),
+        second.emit,
+      ).reconcile(KEY),
+    ).rejects.toMatchObject({ code: 409 });
+    await reconciler(again, second.emit).reconcile(KEY);
+    expect(second.sent).toHaveLength(8);
+  });
+});
+
+describe('bridge reconciler: expiry', () => {
+  const claimed = (expiresAt?: string, spec: JsonObject = {}) => ({
+    ...xr,
+    metadata: {
+      ...xr.metadata,
+      labels: { 'crossplane.io/claim-name': 'dev', 'crossplane.io/claim-namespace': 'team-a' },
+    },
+    spec: {
+      ...xr.spec,
+      claimRef: {
+        apiVersion: 'platform.xenvironment.io/v1alpha1',
+        kind: 'Environment',
+        namespace: 'team-a',
+        name: 'dev',
+      },
+      ...spec,
+    },
+    status: { ...xr.status, ...(expiresAt ? { expiresAt } : {}) },
+  });
+  const EXPIRES = '2026-11-25T17:00:00Z';
+  const at = (iso: string) => () => new Date(iso);
+  const expiringLabels = (sent: Sent[]) =>
+    labels(sent).filter((l) => l.startsWith('environment.expiring'));
+  const condition = (object: JsonObject) =>
+    ((object.status as JsonObject).conditions as JsonObject[] | undefined)?.find(
+      (c) => c.type === 'Expiring',
+    );
+
+  it('far from expiry writes nothing and comes back when the warning is due', async () => {
+    const store = new MemoryStore(claimed(EXPIRES));
+    const claims = new MemoryClaims();
+    const { sent, emit } = sink();
+    const outcome = await reconciler(store, emit, {
+      claims,
+      now: at('2026-11-25T15:00:00Z'),
+    }).reconcile(KEY);
+    expect(outcome).toEqual({ requeueAfterMs: HOUR });
+    expect(expiringLabels(sent)).toEqual([]);
+    expect([store.conditionWrites, condition(claims.claim), claims.deleted]).toEqual([
+      0,
+      undefined,
+      0,
+    ]);
+  });
+
+  it('warns once in the window, on the XR, the claim and by event, then deletes the claim', async () => {
+    const store = new MemoryStore(claimed(EXPIRES));
+    const claims = new MemoryClaims();
+    const { sent, emit } = sink();
+    const inWindow = reconciler(store, emit, { claims, now: at('2026-11-25T16:30:00Z') });
+    expect(await inWindow.reconcile(KEY)).toEqual({ requeueAfterMs: HOUR / 2 });
+    expect(await inWindow.reconcile(KEY)).toEqual({ requeueAfterMs: HOUR / 2 });
+    expect(expiringLabels(sent)).toEqual(['environment.expiring team-a/dev']);
+    const event = sent.find((s) => s.event.context.type.includes('expiring'))!.event;
+    expect(event.subject.content).toEqual({ name: 'team-a/dev', expiresAt: EXPIRES });
+    const wanted = {
+      type: 'Expiring',
+      status: 'True',
+      reason: 'TTLExpiring',
+      message: `expires at ${EXPIRES}, when it will be deleted`,
+      lastTransitionTime: '2026-11-25T16:30:00Z',
+    };
+    expect([condition(store.xr!), condition(claims.claim)]).toEqual([wanted, wanted]);
+    expect([store.conditionWrites, claims.deleted]).toEqual([1, 0]);
+    expect(store.record!.expiring).toBe(EXPIRES);
+
+    const expired = reconciler(store, emit, { claims, now: at(EXPIRES) });
+    expect(await expired.reconcile(KEY)).toEqual({});
+    expect([expiringLabels(sent).length, claims.deleted, store.meta.deletionTimestamp]).toEqual([
+      1,
+      1,
+      undefined,
+    ]);
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
+  });
+
+  it('warns before deleting even when the window passed unseen; an XR without a claim deletes itself', async () => {
+    const store = new MemoryStore({ ...xr, status: { ...xr.status, expiresAt: EXPIRES } });
+    const { sent, emit } = sink();
+    await reconciler(store, emit, { now: at('2026-11-26T09:00:00Z') }).reconcile(KEY);
+    // Announced before anything else that is still owed: it may never have come up at all.
+    expect(labels(sent)).toEqual([
+      'environment.requested dev',
+      'environment.expiring dev',
+      'environment.created dev',
+      'service.deployed dev/argo-cd',
+      'environment.modified dev',
+    ]);
+    expect(store.meta.deletionTimestamp).toBeDefined();
+    // What follows is the usual deletion, announced once only the bridge's finalizer holds it.
+    await reconciler(store, emit, { now: at('2026-11-26T09:00:01Z') }).reconcile(KEY);
+    expect(labels(sent).at(-1)).toBe('environment.deleted dev');
+    expect(store.xr).toBeUndefined();
+  });
+
+  it('withdraws the warning when the ttl is extended, and warns again before the new time', async () => {
+    const store = new MemoryStore(claimed(EXPIRES));
+    const claims = new MemoryClaims();
+    const { sent, emit } = sink();
+    await reconciler(store, emit, { claims, now: at('2026-11-25T16:30:00Z') }).reconcile(KEY);
+    const later = '2026-11-25T21:00:00Z';
+    store.edit((x) => ((x.status as JsonObject).expiresAt = later));
+    const extended = reconciler(store, emit, { claims, now: at('2026-11-25T16:31:00Z') });
+    expect(await extended.reconcile(KEY)).toEqual({ requeueAfterMs: 3.5 * HOUR - 60_000 });
+    const withdrawn = { status: 'False', reason: 'TTLExtended', message: `expires at ${later}` };
+    expect(condition(store.xr!)).toMatchObject(withdrawn);
+    expect(condition(claims.claim)).toMatchObject(withdrawn);
+    expect(expiringLabels(sent)).toHaveLength(1);
+
+    await reconciler(store, emit, { claims, now: at('2026-11-25T20:15:00Z') }).reconcile(KEY);
+    expect(
+      sent
+        .filter((s) => s.event.context.type.includes('expiring'))
+        .map((s) => s.event.subject.content),
+    ).toEqual([
+      { name: 'team-a/dev', expiresAt: EXPIRES },
+      { name: 'team-a/dev', expiresAt: later },
+    ]);
+    expect(condition(store.xr!)).toMatchObject({ status: 'True', reason: 'TTLExpiring' });
+    expect(claims.deleted).toBe(0);
+  });
+
+  it('does nothing for an XR being deleted, and never expires one without a ttl', async () => {
+    const store = new MemoryStore(claimed(EXPIRES));
+    const claims = new MemoryClaims();
+    const { sent, emit } = sink();
+    await reconciler(store, emit, { claims, now: at('2026-11-25T09:00:00Z') }).reconcile(KEY);
+    store.edit((x) => {
+      (x.metadata as Metadata).deletionTimestamp = '2026-11-26T09:00:00Z';
+      (x.metadata as Metadata).finalizers = ['composite.apiextensions.crossplane.io', FINALIZER];
+    });
+    expect(
+      await reconciler(store, emit, { claims, now: at('2026-11-26T09:00:00Z') }).reconcile(KEY),
+    ).toEqual({});
+    const none = new MemoryStore(claimed());
+    expect(
+      await reconciler(none, emit, { claims, now: at('2099-01-01T00:00:00Z') }).reconcile(KEY),
+    ).toEqual({});
+    expect([
+      expiringLabels(sent),
+      claims.deleted,
+      store.conditionWrites,
+      none.conditionWrites,
+    ]).toEqual([[], 0, 0, 0]);
   });
 });

@@ -59,7 +59,17 @@ const samples: { [T in EventType]: { id: string; content: Contents[T] } } = {
   },
   [EventType.environmentRequested]: {
     id: 'team-a/dev',
-    content: { name: 'team-a/dev', tools: [{ name: 'argo-cd', version: '9.1.0' }] },
+    content: {
+      name: 'team-a/dev',
+      tools: [{ name: 'argo-cd', version: '9.1.0', values: { server: { replicas: 2 } } }],
+      ttl: '8h',
+      sink: 'http://broker-ingress.knative-eventing.svc.cluster.local/team-a/default',
+    },
+  },
+  [EventType.environmentReleased]: { id: 'team-a/dev', content: { name: 'team-a/dev' } },
+  [EventType.environmentExpiring]: {
+    id: 'team-a/dev',
+    content: { name: 'team-a/dev', expiresAt: '2026-11-25T17:00:00Z' },
   },
 };
 

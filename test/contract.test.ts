@@ -82,22 +82,36 @@ describe('a status read back from the API server', () => {
           { name: 'cert-manager', version: 'v1.19.1', ready: true, phase: 'Ready' },
           { name: 'argo-cd', version: '9.1.0', ready: false, phase: 'Installing' },
         ],
+        expiresAt: '2026-11-25T17:00:00Z',
       },
       want: {
         endpoint: 'https://vcluster.ns.svc:443',
         tools: [
-          { name: 'cert-manager', version: 'v1.19.1' },
-          { name: 'argo-cd', version: '9.1.0' },
+          { name: 'cert-manager', version: 'v1.19.1', ready: true },
+          { name: 'argo-cd', version: '9.1.0', ready: false },
         ],
+        expiresAt: new Date('2026-11-25T17:00:00Z'),
       },
     },
     {
       name: 'fields of the wrong type dropped, entries without a name left out',
       input: {
         cluster: { endpoint: 443 },
-        tools: [{ version: '1.0.0' }, { name: '' }, 'argo-cd', { name: 'a', version: 1 }, null],
+        tools: [
+          { version: '1.0.0' },
+          { name: '' },
+          'argo-cd',
+          { name: 'a', version: 1, ready: 'true' },
+          null,
+        ],
+        expiresAt: 1798218000,
       },
       want: { tools: [{ name: 'a' }] },
+    },
+    {
+      name: 'an expiresAt that is not a time counts as none',
+      input: { expiresAt: 'tomorrow' },
+      want: { tools: [] },
     },
     {
       name: 'an empty endpoint and version count as none',
