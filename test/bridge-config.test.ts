@@ -25,6 +25,40 @@ describe('bridge configuration', () => {
     expect(loadConfig({}).defaultSink).toBeUndefined();
   });
 
+  it('warns an hour before expiry, and takes no events in until given an address and namespaces', () => {
+    expect(loadConfig({})).toMatchObject({
+      expiryWarningMs: 3_600_000,
+      inbound: {
+        namespaces: [],
+        resource: {
+          group: 'platform.xenvironment.io',
+          version: 'v1alpha1',
+          plural: 'environments',
+        },
+      },
+    });
+    expect(loadConfig({}).inbound.address).toBeUndefined();
+    expect(loadConfig({}).inbound.token).toBeUndefined();
+    expect(
+      loadConfig({
+        BRIDGE_EXPIRY_WARNING: '1h30m',
+        BRIDGE_INBOUND_ADDRESS: '0.0.0.0:8090',
+        BRIDGE_INBOUND_NAMESPACES: 'team-a, team-b',
+        BRIDGE_INBOUND_TOKEN: 's3cret',
+        BRIDGE_INBOUND_RESOURCE: 'v2.platform.xenvironment.io/v1alpha1/environments',
+      }),
+    ).toMatchObject({
+      expiryWarningMs: 5_400_000,
+      inbound: {
+        address: { host: '0.0.0.0', port: 8090 },
+        namespaces: ['team-a', 'team-b'],
+        token: 's3cret',
+        resource: { group: 'v2.platform.xenvironment.io', plural: 'environments' },
+      },
+    });
+    expect(loadConfig({ BRIDGE_INBOUND_NAMESPACES: '*' }).inbound.namespaces).toEqual(['*']);
+  });
+
   it("lets claims name K_SINK's host besides the allowed ones, and finds its namespace", () => {
     const config = loadConfig(
       {
@@ -83,6 +117,19 @@ describe('bridge configuration', () => {
       'BRIDGE_COMPOSITES: "xenvironments" is not group/version/plural',
     ],
     [{ BRIDGE_WORKERS: '0' }, 'BRIDGE_WORKERS: 0 is not a whole number ≥ 1'],
+    [
+      { BRIDGE_EXPIRY_WARNING: '3600' },
+      'BRIDGE_EXPIRY_WARNING: 3600 is not a duration such as 1h or 90s',
+    ],
+    [{ BRIDGE_INBOUND_ADDRESS: '8090' }, 'BRIDGE_INBOUND_ADDRESS: 8090 is not host:port'],
+    [
+      { BRIDGE_INBOUND_NAMESPACES: 'team-a,Team_B' },
+      'BRIDGE_INBOUND_NAMESPACES: "Team_B" is not a namespace name',
+    ],
+    [
+      { BRIDGE_INBOUND_RESOURCE: 'environments' },
+      'BRIDGE_INBOUND_RESOURCE: "environments" is not group/version/plural',
+    ],
     [
       { BRIDGE_LOG_LEVEL: 'verbose' },
       'BRIDGE_LOG_LEVEL: verbose is not one of fatal, error, warn, info, debug, trace, silent',

@@ -250,4 +250,32 @@ describe('work queue', () => {
       expect(later[i]).toBeLessThanOrEqual(due);
     });
   });
+
+  it('handles a key again when it asks to, the latest answer replacing the time asked before', async () => {
+    const handled: [string, number][] = [];
+    const started = Date.now();
+    const asks: Record<string, (number | undefined)[]> = { a: [100, 40], b: [30, undefined] };
+    const queue = new WorkQueue(
+      async (key) => {
+        handled.push([key, Date.now() - started]);
+        return { requeueAfterMs: asks[key]!.shift() };
+      },
+      { workers: 2, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100 },
+      () => {},
+    );
+    queue.resume();
+    const running = queue.run();
+    queue.add('a');
+    queue.add('b');
+    await new Promise((r) => setTimeout(r, 20));
+    queue.add('a'); // changed meanwhile: handled now, and its answer (40 ms) replaces the 100 ms
+    await new Promise((r) => setTimeout(r, 150));
+    queue.stop();
+    await running;
+    // a: at once, on the change, 40 ms after that; b: at once and 30 ms later, then no more.
+    expect(handled.map(([key]) => key).sort()).toEqual(['a', 'a', 'a', 'b', 'b']);
+    const times = (key: string) => handled.filter(([k]) => k === key).map(([, t]) => t);
+    expect(times('a')[2]! - times('a')[1]!).toBeGreaterThanOrEqual(39);
+    expect(times('b')[1]! - times('b')[0]!).toBeGreaterThanOrEqual(29);
+  });
 });
