@@ -382,11 +382,14 @@ beforeAll(async () => {
     (file) => file === 'helm.crossplane.io_releases.yaml',
   )) as [Obj];
   for (const crd of [compositeCrd(xrd), release]) await cp.applyCrd(crd);
-  await objects.create({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: 'crossplane-system' },
-  } as KubernetesObject);
+  // The bridge's namespace, and the one its shipped RBAC lets requested events act in.
+  for (const name of ['crossplane-system', 'team-a']) {
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    } as KubernetesObject);
+  }
   for (const document of await bridgeRbac('xenvironment-bridge')) {
     await objects.patch(
       document as KubernetesObject,
