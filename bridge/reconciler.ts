@@ -94,7 +94,7 @@ export class Reconciler {
     const observed = observe(xr, this.store.composed(xr));
     const now = this.now();
     const expiry = planExpiry({
-      ...readStatus(xr.status),
+      expiresAt: readStatus(xr.status).expiresAt,
       deleting: observed.deleting,
       fatal: observed.fatal !== undefined,
       condition: conditionOf(xr, EXPIRING_CONDITION),
