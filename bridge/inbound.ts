@@ -176,7 +176,9 @@ export function inboundHandler(objects: Objects, options: InboundOptions) {
     void handle(req)
       .catch((error: unknown) => {
         if (error instanceof Answer) return error;
-        throw error;
+        // A bug, not the event's fault: answered, so that the process lives and the broker retries.
+        options.logger.error({ err: (error as Error).stack }, 'inbound event failed');
+        return new Answer(500, 'internal error');
       })
       .then((answer) => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
