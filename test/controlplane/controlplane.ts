@@ -157,6 +157,8 @@ export interface StartOptions {
   /** Keep the processes when this Node process exits (cluster:up). */
   detached?: boolean;
   log?: (line: string) => void;
+  /** More kube-apiserver flags. */
+  args?: string[];
 }
 
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
@@ -243,6 +245,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     'ServiceAccount',
     '--enable-priority-and-fairness=false',
     '--profiling=false',
+    ...(options.args ?? []),
   ]);
 
   const stop = async () => {

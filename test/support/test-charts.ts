@@ -12,12 +12,16 @@
  * resource of that CRD, so that it installs only after the CRD tool (Helm fails on an unknown
  * kind). Their pods never start.
  */
-import type { Chart } from '../controlplane/chart-repository.js';
+import { readFile } from 'node:fs/promises';
+import { writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import type { Stack } from '../controlplane/stack.js';
 import { readYamlDocuments } from './manifests.js';
 
 type Obj = Record<string, unknown>;
 
 const VERSION = '1.0.0';
+/** A second version of `test-configmap`, for an upgrade. */
+export const UPGRADE = '1.1.0';
 
 export function vclusterChart(): Chart {
   return {
@@ -82,9 +86,9 @@ export function toolCharts(): Chart[] {
           'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: widgets-installed\ndata: {}\n',
       },
     },
-    {
+    ...[VERSION, UPGRADE].map((version) => ({
       name: 'test-configmap',
-      version: VERSION,
+      version,
       files: {
         'values.yaml': 'greeting: hello from the catalogue\n',
         'templates/settings.yaml': [
@@ -94,10 +98,11 @@ export function toolCharts(): Chart[] {
           '  name: settings',
           'data:',
           '  greeting: {{ .Values.greeting | quote }}',
+          '  chart: {{ .Chart.Version | quote }}',
           '',
         ].join('\n'),
       },
-    },
+    })),
     {
       name: 'test-deployment',
       version: VERSION,
@@ -128,8 +133,9 @@ export function toolCharts(): Chart[] {
 }
 
 /**
- * The shipped Composition with a catalogue of the charts above, served from `repository`; the
- * cluster chart gets `kubeconfig` (the environment cluster's) as a default value.
+ * The shipped Composition with a catalogue of the charts above, served from `repository`, named
+ * `<shipped name>-test` beside the shipped one (XRs select it by compositionRef); the cluster chart
+ * gets `kubeconfig` (the environment cluster's) as a default value.
  */
 export async function testComposition(
   compositionPath: string,
@@ -148,7 +154,12 @@ export async function testComposition(
     cluster,
     tools: [
       { name: 'widgets-crd', chart: chart('test-crd'), namespace: 'widgets' },
-      { name: 'settings', chart: chart('test-configmap'), namespace: 'settings' },
+      {
+        name: 'settings',
+        chart: chart('test-configmap'),
+        namespace: 'settings',
+        allowedValues: ['greeting'],
+      },
       {
         name: 'web',
         chart: chart('test-deployment'),
@@ -158,5 +169,19 @@ export async function testComposition(
     ],
   };
   spec.pipeline[0]!.input = input;
+  const metadata = composition.metadata as { name: string };
+  metadata.name = `${metadata.name}-test`;
   return composition;
+}
+
+/** The charts above in the stack's repository, and a test Composition beside each shipped one. */
+export async function offerTestCatalogue(stack: Stack): Promise<void> {
+  await writeCharts(stack.charts.dir, [vclusterChart(), ...toolCharts()]);
+  const kubeconfig = await readFile(stack.environment.adminKubeconfig, 'utf8');
+  for (const path of [
+    'apis/xenvironment/composition.yaml',
+    'apis/xenvironment-v2/composition.yaml',
+  ]) {
+    await stack.kube.apply(await testComposition(path, stack.charts.url, kubeconfig));
+  }
 }
