@@ -43,7 +43,7 @@ export const toolKey = (name: string) => `${TOOL_PREFIX}${name}`;
 /** A tool's Usage on the cluster, or on a dependency; tool names have no dots to confuse the two. */
 const usageKey = (tool: string, dependency?: string) =>
   dependency === undefined ? `usage-${tool}` : `usage-${tool}.on.${dependency}`;
-/** The Usage that orders the cluster before its prerequisite. */
+/** The Usage that keeps a prerequisite (of the cluster, or of its tools) until the cluster goes. */
 const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 /**
@@ -125,6 +125,22 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
         ready: observed.has(key),
       });
     }
+  }
+
+  // The tools' provider config goes only after the cluster, so after every tool: deleting an XR
+  // in the foreground, the garbage collector deletes each Release's ProviderConfigUsage before the
+  // Release, which would let the provider config go before Helm has uninstalled the tool with it.
+  if (resources.has(CLUSTER_KEY)) {
+    const key = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
+    const of = {
+      apiVersion: placement.helmApiVersion,
+      kind: 'ProviderConfig',
+      name: providerConfigName,
+    };
+    resources.set(key, {
+      resource: usage(placement, placement.name(key), of, clusterRef),
+      ready: observed.has(key),
+    });
   }
 
   const requested = new Set(environment.tools.map((tool) => tool.name));

@@ -32,6 +32,7 @@ const upCluster = (extra = {}) => ({
   'host-namespace-usage': exists('Usage'),
   cluster: ready(extra),
   ...providerConfigs(),
+  'helm-providerconfig-usage': exists('Usage'),
 });
 
 /** What a cluster that is up composes, with `others`, as composedKeys lists them. */
@@ -39,6 +40,7 @@ const withCluster = (...others: string[]) =>
   [
     'cluster',
     'helm-providerconfig',
+    'helm-providerconfig-usage',
     'host-namespace',
     'host-namespace-usage',
     'kubernetes-providerconfig',
