@@ -26,7 +26,7 @@ import { startStack, type Stack } from './controlplane/stack.js';
 import { BridgeProcess, bridgeRbac } from './support/bridge-process.js';
 import { conditionStatus, Kube } from './support/kube.js';
 import { TestSink } from './support/sink.js';
-import { offerTestCatalogue, UPGRADE, WIDGET_CRD } from './support/test-charts.js';
+import { chartVersion, offerTestCatalogue, UPGRADE, WIDGET_CRD } from './support/test-charts.js';
 
 const EVENTS_FILE = 'test-results/events.jsonl';
 const V1 = {
@@ -190,16 +190,20 @@ describe.sequential('an Environment claim (v1 XRD) from creation to deletion', (
     expect(timeline().at('tool-web').readyBefore).toEqual(
       expect.arrayContaining(['cluster', 'tool-widgets-crd', 'tool-settings']),
     );
-    const deployed = await events.next(3);
+    const deployed = await events.next(4);
     // The two without dependencies become Ready in either order.
     expect(deployed.slice(0, 2).sort()).toEqual([
       'service.deployed settings',
       'service.deployed widgets-crd',
     ]);
-    expect(deployed[2]).toBe('service.deployed web');
+    // With its last tool the environment is Ready, as the bridge sees the Releases.
+    expect(deployed.slice(2)).toEqual(['service.deployed web', 'environment.modified']);
   });
 
   step('the claim becomes Ready', async () => {
+    // Crossplane's watch circuit breaker for the XR is open by now (its composed resources changed
+    // more than 100 times in seconds); the XR sees its last tool Ready at a half-open probe or at
+    // the function's response TTL.
     const ready = await wait('the claim Ready', async () => {
       const c = await readClaim();
       return conditionStatus(c, 'Ready') === 'True' && c;
@@ -214,7 +218,6 @@ describe.sequential('an Environment claim (v1 XRD) from creation to deletion', (
         { name: 'web', ready: true },
       ],
     });
-    expect(await events.next(1)).toEqual(['environment.modified']);
   });
 
   step(
@@ -232,7 +235,10 @@ describe.sequential('an Environment claim (v1 XRD) from creation to deletion', (
       const fromClaim = new Kube(config);
       // What Helm installed there, with the claim's values.
       const settings = await fromClaim.read('v1', 'ConfigMap', 'settings', 'settings');
-      expect(settings?.data).toEqual({ greeting: 'hello from the claim', chart: '1.0.0' });
+      expect(settings?.data).toEqual({
+        greeting: 'hello from the claim',
+        chart: chartVersion('test-configmap'),
+      });
       expect(await fromClaim.list('apps/v1', 'Deployment', { namespace: 'web' })).toHaveLength(1);
       expect(
         await fromClaim.list('test.xenvironment.io/v1', 'Widget', { namespace: 'web' }),
@@ -252,39 +258,66 @@ describe.sequential('an Environment claim (v1 XRD) from creation to deletion', (
       return (settings?.data as { chart?: string } | undefined)?.chart === UPGRADE;
     });
     expect(timeline().releases()).toEqual(['cluster', 'tool-settings', 'tool-widgets-crd']);
-    const changed = await events.next(4);
-    console.log(`e2e: drop and upgrade announced as ${JSON.stringify(changed)}`);
-    expect(changed).toContain('service.removed web');
-    expect(changed).toContain('service.upgraded settings');
+    await wait(
+      'the claim Ready again',
+      async () => conditionStatus(await readClaim(), 'Ready') === 'True',
+    );
+    // How many environment.modified (tool set, no longer Ready, Ready again) depends on how the
+    // writes of Crossplane and provider-helm interleave; the services' events do not.
+    const changed = await events.settle();
+    expect(changed.filter((l) => l !== 'environment.modified').sort()).toEqual([
+      'service.removed web',
+      'service.upgraded settings',
+    ]);
+    expect(changed.at(-1)).toBe('environment.modified');
   });
 
   step(
-    'an edit into a Fatal state: the claim is not Synced, the field named, nothing uninstalled',
+    'an edit into a Fatal state: the XR is not Synced, the field named, nothing uninstalled',
     async () => {
       await stack.kube.apply(
         claim([{ name: 'widgets-crd' }, { ...TOOLS[1], version: UPGRADE }, { name: 'tekon' }]),
       );
-      const refused = await wait('the claim not Synced', async () => {
-        const c = await readClaim();
-        return conditionStatus(c, 'Synced') === 'False' && c;
+      // On a Fatal result Crossplane 2.2 marks the XR Synced=False with the message; a claim's
+      // Synced stays its own (its sync to the XR went fine), and it gets no event of the Fatal:
+      // what it shows is its conditions from the function turned Unknown (reason FatalError).
+      const refused = await wait('the XR not Synced', async () => {
+        const xr = await stack.kube.read(V1.apiVersion, V1.xr, xrName!);
+        return conditionStatus(xr, 'Synced') === 'False' && xr;
       });
       const synced = (
         refused.status as { conditions: { type: string; message?: string }[] }
       ).conditions.find((c) => c.type === 'Synced');
       expect(synced?.message).toContain('spec.tools[2].name: "tekon" is not in the catalogue');
-      expect(await events.next(1)).toEqual(['incident.detected']);
+      const claimNow = await wait('the claim showing it', async () => {
+        const c = await readClaim();
+        return conditionStatus(c, 'ToolsReady') === 'Unknown' && c;
+      });
+      expect(conditionStatus(claimNow, 'ClusterReady')).toBe('Unknown');
+      const announced = await events.settle();
+      expect(announced[0]).toBe('incident.detected');
+      expect(announced.slice(1).filter((l) => l !== 'environment.modified')).toEqual([]);
       expect(timeline().releases()).toEqual(['cluster', 'tool-settings', 'tool-widgets-crd']);
-      expect(await env.read('v1', 'ConfigMap', 'settings', 'settings')).toBeDefined();
+      expect((await env.read('v1', 'ConfigMap', 'settings', 'settings'))?.data).toMatchObject({
+        chart: UPGRADE,
+      });
     },
   );
 
   step('fixing the edit resolves the incident', async () => {
     await stack.kube.apply(claim([{ name: 'widgets-crd' }, { ...TOOLS[1], version: UPGRADE }]));
-    expect(await events.next(1)).toEqual(['incident.resolved']);
     await wait(
-      'the claim Synced',
-      async () => conditionStatus(await readClaim(), 'Synced') === 'True',
+      'the XR Synced',
+      async () =>
+        conditionStatus(await stack.kube.read(V1.apiVersion, V1.xr, xrName!), 'Synced') === 'True',
     );
+    await wait(
+      'the claim Ready',
+      async () => conditionStatus(await readClaim(), 'Ready') === 'True',
+    );
+    const announced = await events.settle();
+    expect(announced[0]).toBe('incident.resolved');
+    expect(announced.slice(1).filter((l) => l !== 'environment.modified')).toEqual([]);
   });
 
   step(
@@ -454,13 +487,14 @@ describe.sequential('a namespaced Environment (v2 XRD)', () => {
 
 describe.sequential('the bridge throughout', () => {
   step('sent nothing more than the transitions above', async () => {
-    expect(await events.extra(2_000)).toEqual([]);
+    expect(await events.settle(2_000)).toEqual([]);
+    figures.redeliveries = events.redeliveries;
   });
 
   step(
     'sent valid CDEvents in binary CloudEvents, unique ids, one chain per environment',
     async () => {
-      checkEvents(sink.received, CE_EXTENSIONS);
+      checkEvents(events.distinct(), CE_EXTENSIONS);
     },
   );
 

@@ -4,14 +4,14 @@
  * `test-vcluster` plays the vcluster chart: no virtual cluster starts (no kubelet runs), but its
  * release writes the Secret the vcluster backend reads (`vc-<release>`, key `config`), holding a
  * kubeconfig for a real second API server that the test runs as the environment's cluster. The
- * kubeconfig comes in the values of the test catalogue: not baked into the chart, because
- * provider-helm caches pulled charts by name and version in /tmp/charts, across runs. The values
+ * kubeconfig comes in the values of the test catalogue, not baked into the chart. The values
  * the function adds (the kubeconfig's wiring) are recorded in a ConfigMap.
  *
  * Tools, each a small chart: a CRD, a ConfigMap from values, and a Deployment with a custom
  * resource of that CRD, so that it installs only after the CRD tool (Helm fails on an unknown
  * kind). Their pods never start.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeCharts, type Chart } from '../controlplane/chart-repository.js';
 import type { Stack } from '../controlplane/stack.js';
@@ -20,10 +20,33 @@ import { readYamlDocuments } from './manifests.js';
 type Obj = Record<string, unknown>;
 
 const VERSION = '1.0.0';
-/** A second version of `test-configmap`, for an upgrade. */
-export const UPGRADE = '1.1.0';
+const UPGRADE_VERSION = '1.1.0';
+export const WIDGET_CRD = 'widgets.test.xenvironment.io';
 
-export function vclusterChart(): Chart {
+/**
+ * provider-helm keeps a chart it pulled by name and version for good (/tmp/charts, across runs),
+ * as Helm takes a version to be immutable: so each version carries a hash of its content as
+ * build metadata (`1.0.0+1a2b3c4d`), and a chart changed here is a new version.
+ */
+function stamped(chart: Chart): Chart {
+  const hash = createHash('sha256').update(JSON.stringify(chart.files)).digest('hex');
+  return { ...chart, version: `${chart.version}+${hash.slice(0, 8)}` };
+}
+
+/** Every test chart, as served. */
+export function testCharts(): Chart[] {
+  return [vclusterChart(), ...toolCharts()].map(stamped);
+}
+
+/** The served version of a chart: of `base`, its first version by default. */
+export function chartVersion(name: string, base = VERSION): string {
+  return testCharts().find((c) => c.name === name && c.version.startsWith(`${base}+`))!.version;
+}
+
+/** The second version of `test-configmap`, for an upgrade. */
+export const UPGRADE = chartVersion('test-configmap', UPGRADE_VERSION);
+
+function vclusterChart(): Chart {
   return {
     name: 'test-vcluster',
     version: VERSION,
@@ -53,9 +76,7 @@ export function vclusterChart(): Chart {
   };
 }
 
-export const WIDGET_CRD = 'widgets.test.xenvironment.io';
-
-export function toolCharts(): Chart[] {
+function toolCharts(): Chart[] {
   return [
     {
       name: 'test-crd',
@@ -86,7 +107,7 @@ export function toolCharts(): Chart[] {
           'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: widgets-installed\ndata: {}\n',
       },
     },
-    ...[VERSION, UPGRADE].map((version) => ({
+    ...[VERSION, UPGRADE_VERSION].map((version) => ({
       name: 'test-configmap',
       version,
       files: {
@@ -145,7 +166,7 @@ export async function testComposition(
   const [composition] = (await readYamlDocuments(compositionPath)) as [Obj];
   const spec = composition.spec as { pipeline: { input: Obj }[] };
   const shipped = spec.pipeline[0]!.input;
-  const chart = (name: string) => ({ repository, name, version: VERSION });
+  const chart = (name: string) => ({ repository, name, version: chartVersion(name) });
   const cluster = structuredClone(shipped.cluster) as { vcluster: Obj };
   cluster.vcluster.chart = chart('test-vcluster');
   cluster.vcluster.values = { ...(cluster.vcluster.values as Obj), kubeconfig };
@@ -176,7 +197,7 @@ export async function testComposition(
 
 /** The charts above in the stack's repository, and a test Composition beside each shipped one. */
 export async function offerTestCatalogue(stack: Stack): Promise<void> {
-  await writeCharts(stack.charts.dir, [vclusterChart(), ...toolCharts()]);
+  await writeCharts(stack.charts.dir, testCharts());
   const kubeconfig = await readFile(stack.environment.adminKubeconfig, 'utf8');
   for (const path of [
     'apis/xenvironment/composition.yaml',
