@@ -79,14 +79,6 @@ export class Events {
     this.seen = upTo;
     return fresh;
   }
-
-  /** When the last event labelled `wanted` arrived (Date.now() clock). */
-  arrival(wanted: string): number | undefined {
-    const found = [...this.sink.received]
-      .reverse()
-      .find((r) => label(r.event.data as Obj) === wanted);
-    return found && performance.timeOrigin + found.at;
-  }
 }
 
 /**

@@ -76,6 +76,17 @@ export class Timeline {
       .sort();
   }
 
+  /** The Releases and Objects composed for the XR that exist now, and `namespace` if it does. */
+  async present(): Promise<string[]> {
+    const selector = { labelSelector: `crossplane.io/composite=${this.composite()}` };
+    const found = [
+      ...(await this.kube.list(this.kinds.release, 'Release', selector)),
+      ...(await this.kube.list(this.kinds.object, 'Object', selector)),
+    ].map((r) => r.metadata!.annotations![RESOURCE_NAME]!);
+    const namespace = this.namespace && (await this.kube.read('v1', 'Namespace', this.namespace));
+    return [...found, ...(namespace ? ['namespace'] : [])].sort();
+  }
+
   private async poll(): Promise<void> {
     const xr = this.composite();
     if (!xr) return;

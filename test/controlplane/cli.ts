@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { offerTestCatalogue } from '../support/test-charts.js';
 import { terminate } from './controlplane.js';
-import { startStack } from './stack.js';
+import { E2E_CROSSPLANE_ARGS, startStack } from './stack.js';
 
 const STATE = '.tools/cluster/state.json';
 
@@ -31,6 +31,7 @@ async function up(): Promise<void> {
   const stack = await startStack({
     detached: true,
     log: (line) => console.log(`cluster: ${line}`),
+    crossplaneArgs: E2E_CROSSPLANE_ARGS,
   });
   try {
     await offerTestCatalogue(stack);

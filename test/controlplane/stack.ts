@@ -31,18 +31,22 @@ import { waitFor, type LaunchOptions, type Process } from './processes.js';
 import { hostProviderConfigs, PROVIDERS, runProvider } from './providers.js';
 import { startRegistry, type Registry } from './registry.js';
 
+/**
+ * What the e2e and cluster:up add to `crossplane core start`. Crossplane's per-XR watch circuit
+ * breaker (a token bucket: burst 100, refill 1/s, open for 5 min; an update counts twice, for the
+ * old and the new object) opens for every environment within seconds of its creation, as its
+ * dozen composed resources change while the providers settle them; open, it drops the XR's watch
+ * events but one per 30 s, so each step (a tool whose dependencies became Ready, a claim's edit)
+ * waits 30 to 60 s for a probe or the function's response TTL. A larger burst keeps it closed, so
+ * that a step takes what Crossplane, the providers and Helm take; the README gives both figures.
+ */
+export const E2E_CROSSPLANE_ARGS = ['--circuit-breaker-burst=1000'];
+
 export interface StackOptions {
   /** Keep the processes when this Node process exits (cluster:up). */
   detached?: boolean;
   log?: (line: string) => void;
-  /**
-   * More `crossplane core start` flags; none by default, so that Crossplane behaves as installed.
-   * Note: its watch circuit breaker (per XR: a burst of 50 composed-resource updates, then one per
-   * 2 s; open for 5 min) opens while an environment's Releases and Usages settle, and drops the
-   * events that would re-render the XR. With realtime compositions (default) XRs are not polled
-   * (`--poll-interval` has no effect on them): the XR then waits for the function's response TTL
-   * or a half-open probe 30 s after a later event.
-   */
+  /** More `crossplane core start` flags; none by default, so that Crossplane behaves as installed. */
   crossplaneArgs?: string[];
 }
 
