@@ -4,7 +4,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * Tests that start API servers, Crossplane and the rest (test/controlplane/): they run after the
  * others and one file at a time, since each keeps both cores busy while it boots.
  */
-export const CONTROL_PLANE_TESTS = [
+const CONTROL_PLANE_TESTS = [
   'test/e2e.test.ts',
   'test/bridge-faults.test.ts',
   'test/xrd-rules.test.ts',

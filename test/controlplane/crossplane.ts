@@ -50,7 +50,7 @@ export async function writeCertificateDir(dir: string, pair: KeyPair, ca: string
  * Applies every CRD in a folder (as raw JSON: see ControlPlane.applyCrd) and waits for them to be
  * served.
  */
-export async function applyCrdDir(cp: ControlPlane, kube: Kube, dir: string): Promise<void> {
+async function applyCrdDir(cp: ControlPlane, kube: Kube, dir: string): Promise<void> {
   const names: string[] = [];
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
     for (const doc of await readYamlDocuments(join(dir, file))) {

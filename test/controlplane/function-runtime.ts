@@ -17,7 +17,7 @@ import {
 } from './package-runtime.js';
 import { launch, listening, waitFor, type LaunchOptions, type Process } from './processes.js';
 
-export const FUNCTION_BUNDLE = resolve('dist/bundle/function/main.mjs');
+const FUNCTION_BUNDLE = resolve('dist/bundle/function/main.mjs');
 
 export interface FunctionRuntime {
   process: Process;

@@ -25,7 +25,7 @@ import { conditionStatus, type Kube, type Resource } from '../support/kube.js';
 import { CROSSPLANE_NAMESPACE, ROOT_CA_SECRET } from './crossplane.js';
 import { waitFor } from './processes.js';
 
-export const PKG = 'pkg.crossplane.io/v1';
+const PKG = 'pkg.crossplane.io/v1';
 /** The port Crossplane names in a provider's webhook configurations. */
 const WEBHOOK_SERVICE_PORT = 9443;
 
@@ -124,7 +124,7 @@ export async function reportRuntime(
 }
 
 /** The machine's first non-loopback IPv4 address: where a Service's endpoints may point. */
-export function machineAddress(): string {
+function machineAddress(): string {
   for (const addresses of Object.values(networkInterfaces())) {
     const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
     if (found) return found.address;

@@ -20,10 +20,10 @@ import { binaryPath, providerPackageDir, VERSIONS } from './tools.js';
 const run = promisify(execFile);
 
 /** Where the product's packages are published (package/configuration/crossplane.yaml). */
-export const PUBLISHED = 'registry.example.org';
+const PUBLISHED = 'registry.example.org';
 const UPSTREAM = 'xpkg.crossplane.io';
-export const VERSION = 'v0.1.0';
-export const CONFIGURATION = 'configuration-xenvironment';
+const VERSION = 'v0.1.0';
+const CONFIGURATION = 'configuration-xenvironment';
 export const FUNCTION = 'function-xenvironment';
 
 /** Builds the four packages into `dir` and pushes them to the registry at `registry`. */

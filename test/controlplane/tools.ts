@@ -54,7 +54,7 @@ export function crdDir(set: CrdSet): string {
   return path;
 }
 
-export const PROVIDER_MODULES = {
+const PROVIDER_MODULES = {
   providerHelm: `github.com/crossplane-contrib/provider-helm@${VERSIONS.providerHelm}`,
   providerKubernetes: `github.com/crossplane-contrib/provider-kubernetes@${VERSIONS.providerKubernetes}`,
 } as const;
