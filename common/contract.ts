@@ -39,7 +39,7 @@ export const usageKey = (tool: string, dependency?: string) =>
     ? `${USAGE_PREFIX}${tool}`
     : `${USAGE_PREFIX}${tool}${USAGE_ON}${dependency}`;
 
-/** The Usage that keeps a cluster's prerequisite until the cluster is gone. */
+/** The Usage that keeps a prerequisite (of the cluster, or of its tools) until the cluster is gone. */
 export const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 // Crossplane's labels and annotations on what it composes.

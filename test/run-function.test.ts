@@ -33,6 +33,7 @@ beforeAll(async () => {
 });
 
 const HOST_NAMESPACE_USAGE_KEY = prerequisiteUsageKey(HOST_NAMESPACE_KEY);
+const HELM_PROVIDER_CONFIG_USAGE_KEY = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
 const kubeconfig = Buffer.from('apiVersion: v1\nkind: Config\n# not base64: raw bytes\n');
 const ready = (extra = {}) => observedResource('Release', { ready: true, ...extra });
 const installing = () => observedResource('Release', { ready: false });
@@ -48,6 +49,7 @@ const upCluster = (extra = {}) => ({
   [HOST_NAMESPACE_USAGE_KEY]: exists('Usage'),
   [CLUSTER_KEY]: ready(extra),
   ...providerConfigs(),
+  [HELM_PROVIDER_CONFIG_USAGE_KEY]: exists('Usage'),
 });
 
 /** What a cluster that is up composes, with `others`, as composedKeys lists them. */
@@ -55,6 +57,7 @@ const withCluster = (...others: string[]) =>
   [
     CLUSTER_KEY,
     HELM_PROVIDER_CONFIG_KEY,
+    HELM_PROVIDER_CONFIG_USAGE_KEY,
     HOST_NAMESPACE_KEY,
     HOST_NAMESPACE_USAGE_KEY,
     KUBERNETES_PROVIDER_CONFIG_KEY,
