@@ -46,7 +46,7 @@ export const usageKey = (tool: string, dependency?: string) =>
  */
 export const readinessKey = (tool: string, n: number) => `${READINESS_PREFIX}${tool}-${n}`;
 
-/** The Usage that keeps a cluster's prerequisite until the cluster is gone. */
+/** The Usage that keeps a prerequisite (of the cluster, or of its tools) until the cluster is gone. */
 export const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 // Crossplane's labels and annotations on what it composes.

@@ -141,6 +141,22 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
     }
   }
 
+  // The tools' provider config goes only after the cluster, so after every tool: deleting an XR
+  // in the foreground, the garbage collector deletes each Release's ProviderConfigUsage before the
+  // Release, which would let the provider config go before Helm has uninstalled the tool with it.
+  if (resources.has(CLUSTER_KEY)) {
+    const key = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
+    const of = {
+      apiVersion: placement.helmApiVersion,
+      kind: 'ProviderConfig',
+      name: providerConfigName,
+    };
+    resources.set(key, {
+      resource: usage(placement, placement.name(key), of, clusterRef),
+      ready: observed.has(key),
+    });
+  }
+
   const requested = new Set(environment.tools.map((tool) => tool.name));
   const removedTools = [...observed.keys()]
     .map(toolOfKey)

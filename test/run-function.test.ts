@@ -34,6 +34,7 @@ beforeAll(async () => {
 });
 
 const HOST_NAMESPACE_USAGE_KEY = prerequisiteUsageKey(HOST_NAMESPACE_KEY);
+const HELM_PROVIDER_CONFIG_USAGE_KEY = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
 const kubeconfig = Buffer.from('apiVersion: v1\nkind: Config\n# not base64: raw bytes\n');
 const ready = (extra = {}) => observedResource('Release', { ready: true, ...extra });
 const installing = () => observedResource('Release', { ready: false });
@@ -49,6 +50,7 @@ const upCluster = (extra = {}) => ({
   [HOST_NAMESPACE_USAGE_KEY]: exists('Usage'),
   [CLUSTER_KEY]: ready(extra),
   ...providerConfigs(),
+  [HELM_PROVIDER_CONFIG_USAGE_KEY]: exists('Usage'),
 });
 
 /** A workload of `check` as its API server returns it: its one replica available, or not. */
@@ -109,6 +111,7 @@ const withCluster = (...others: string[]) =>
   [
     CLUSTER_KEY,
     HELM_PROVIDER_CONFIG_KEY,
+    HELM_PROVIDER_CONFIG_USAGE_KEY,
     HOST_NAMESPACE_KEY,
     HOST_NAMESPACE_USAGE_KEY,
     KUBERNETES_PROVIDER_CONFIG_KEY,
