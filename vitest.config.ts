@@ -1,14 +1,37 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// The real-stack spike needs binaries that `npm run tools` does not pin yet: it runs only with
-// `npm run e2e:crossplane`, which sets XENV_E2E_CROSSPLANE.
-const spike = 'test/e2e-crossplane.test.ts';
+/**
+ * Tests that start API servers, Crossplane and the rest (test/controlplane/): they run after the
+ * others and one file at a time, since each keeps both cores busy while it boots.
+ */
+const CONTROL_PLANE_TESTS = [
+  'test/e2e.test.ts',
+  'test/bridge-faults.test.ts',
+  'test/xrd-rules.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, ...(process.env.XENV_E2E_CROSSPLANE ? [] : [spike])],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...CONTROL_PLANE_TESTS],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'control-plane',
+          include: CONTROL_PLANE_TESTS,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -9,11 +9,9 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { startControlPlane } from '../test/controlplane/controlplane.js';
+import { startControlPlaneWithXrds } from '../test/controlplane/composite-crds.js';
 import { freePort } from '../test/support/net.js';
-import { compositeCrd, condition } from '../test/support/crossplane-standin.js';
-import { composedResourceCrds } from '../test/support/crds.js';
-import { readYamlDocuments } from '../test/support/manifests.js';
+import { CRD_DIRS, readCrds } from '../test/support/crds.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
@@ -54,12 +52,15 @@ const percentile = (sorted: number[], p: number) =>
 
 export async function benchBridge(log: (line: string) => void): Promise<BridgeFigures> {
   const count = Number(process.env.BENCH_ENVIRONMENTS ?? 1_000);
-  const cp = await startControlPlane();
+  // This plays Crossplane for the XRs (it writes them and their Releases): the XR's CRD as
+  // Crossplane makes it, and provider-helm's real Release CRD.
+  const cp = await startControlPlaneWithXrds();
   const sink = new TestSink();
   let bridge: ReturnType<typeof spawn> | undefined;
   try {
-    const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
-    for (const crd of [compositeCrd(xrd!), ...(await composedResourceCrds())])
+    for (const crd of await readCrds(CRD_DIRS.providerHelm, (f) =>
+      f.startsWith('helm.crossplane.io_releases'),
+    ))
       await cp.applyCrd(crd);
     const kc = new KubeConfig();
     kc.loadFromFile(cp.adminKubeconfig);
@@ -164,9 +165,14 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
     const markReady = async (release: string, subject: string) => {
       const path = `/apis/${releases.group}/${releases.version}/${releases.plural}/${release}`;
       const current = (await fast.send('GET', path)) as { metadata: { generation: number } };
-      const ready = condition('Ready', true, 'Available', {
+      // As provider-helm reports a deployed release.
+      const ready = {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Available',
+        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         observedGeneration: current.metadata.generation,
-      });
+      };
       await fast.send('PATCH', `${path}/status`, { status: { conditions: [ready] } });
       patchedAt.set(subject, performance.now());
     };

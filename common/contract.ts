@@ -20,6 +20,7 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const TOOL_PREFIX = 'tool-';
 const USAGE_PREFIX = 'usage-';
+const READINESS_PREFIX = 'readiness-';
 /** Tool names are DNS labels: no dots, so `.on.` cannot be part of one. */
 const USAGE_ON = '.on.';
 
@@ -39,7 +40,13 @@ export const usageKey = (tool: string, dependency?: string) =>
     ? `${USAGE_PREFIX}${tool}`
     : `${USAGE_PREFIX}${tool}${USAGE_ON}${dependency}`;
 
-/** The Usage that keeps a cluster's prerequisite until the cluster is gone. */
+/**
+ * The Observe-only Object that reads a tool's `n`th readiness check (`n` counts from 0 in the
+ * catalogue's `readiness` list).
+ */
+export const readinessKey = (tool: string, n: number) => `${READINESS_PREFIX}${tool}-${n}`;
+
+/** The Usage that keeps a prerequisite (of the cluster, or of its tools) until the cluster is gone. */
 export const prerequisiteUsageKey = (prerequisite: string) => `${prerequisite}-usage`;
 
 // Crossplane's labels and annotations on what it composes.
@@ -64,19 +71,29 @@ export const PHASES = [
   'Failed',
 ] as const;
 export type Phase = (typeof PHASES)[number];
-export type ToolPhase = 'Waiting' | 'Installing' | 'Ready' | 'Failed';
+/**
+ * A tool is `Waiting` for the cluster or a dependency, `Installing` until its Release is Ready
+ * (Helm has installed it and waited for its workloads), `Starting` while a workload its catalogue
+ * entry lists is not available, `Ready` once its Release and every such workload are.
+ */
+export const TOOL_PHASES = ['Waiting', 'Installing', 'Starting', 'Ready', 'Failed'] as const;
+export type ToolPhase = (typeof TOOL_PHASES)[number];
 
 /** The conditions the function sets on the XR and its claim. */
 export const CLUSTER_READY_CONDITION = 'ClusterReady';
 export const TOOLS_READY_CONDITION = 'ToolsReady';
 export type ConditionType = typeof CLUSTER_READY_CONDITION | typeof TOOLS_READY_CONDITION;
-/** Set by the bridge, not the function, on the XR and its claim: status.expiresAt is near. */
+/** Written by the bridge, not the function: the environment is near or past `status.expiresAt`. */
 export const EXPIRING_CONDITION = 'Expiring';
 
 export interface ToolStatus {
   name: string;
   /** The chart version the function resolved for the claim. */
   version: string;
+  /**
+   * The function's verdict that the tool serves: its Release is Ready and every workload its
+   * catalogue entry lists is available (phase `Ready`). Helm's "deployed" alone is not enough.
+   */
   ready: boolean;
   phase: ToolPhase;
   message?: string;
@@ -97,7 +114,10 @@ export interface EnvironmentStatus {
   cluster: ClusterStatus;
   /** In the order the claim lists them. */
   tools: ToolStatus[];
-  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339. */
+  /**
+   * `metadata.creationTimestamp` + `spec.ttl` (or the catalogue's `environments.defaultTTL`),
+   * RFC 3339; recomputed on every call, so editing `spec.ttl` moves it. Absent: never expires.
+   */
   expiresAt?: string;
 }
 

@@ -6,7 +6,7 @@
 # Usage: examples/render.sh [v1|v2] [stage ...]
 #   v1: XEnvironment and its claim (examples/, apis/xenvironment); v2: namespaced Environment
 #   (examples/v2/, apis/xenvironment-v2). Stages: new host-namespace-ready cluster-creating
-#   cluster-starting cluster-ready some-tools-ready all-ready (default: all).
+#   cluster-starting cluster-ready tools-starting some-tools-ready all-ready (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli=${CROSSPLANE_CLI:-$(command -v crossplane || command -v crank || echo .tools/bin/crank)}
@@ -18,7 +18,7 @@ case ${1:-v1} in
 esac
 [ $# -gt 0 ] && shift
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(new host-namespace-ready cluster-creating cluster-starting cluster-ready some-tools-ready all-ready)
+[ ${#stages[@]} -gt 0 ] || stages=(new host-namespace-ready cluster-creating cluster-starting cluster-ready tools-starting some-tools-ready all-ready)
 for stage in "${stages[@]}"; do
   echo "# stage: $stage"
   observed=()

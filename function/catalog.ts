@@ -3,14 +3,26 @@ import type { JsonObject } from '../common/objects.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
 import type { BackendRegistry, ClusterBackend } from './backends/backend.js';
 import { parseChart } from './chart.js';
+import { TTL_RULES, readDuration, type Duration, type DurationRules } from './durations.js';
 import { findCycle } from './graph.js';
 import { limits } from './limits.js';
-import type { Chart } from './model.js';
+import type { Chart, ReadinessCheck, WorkloadKind } from './model.js';
 import { FieldError, describe, fieldPath, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
+import { WORKLOAD_KINDS } from './workloads.js';
 
 const CATALOG_API_VERSION = 'xenvironment.fn.crossplane.io/v1beta1';
 const CATALOG_KIND = 'Catalog';
+/** provider-helm's own default; long enough for most charts' images to pull and start. */
+const DEFAULT_WAIT_TIMEOUT = '5m';
+const WAIT_TIMEOUT_RULES: DurationRules = {
+  days: false,
+  maxLength: limits.ttlLength,
+  max: { ms: limits.waitTimeoutSeconds * 1_000, text: `${limits.waitTimeoutSeconds}s` },
+  positive: true,
+};
+/** A DNS-1123 subdomain, as names of Deployments, StatefulSets, DaemonSets and Jobs are. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface CatalogTool {
   name: string;
@@ -20,6 +32,10 @@ export interface CatalogTool {
   dependsOn: string[];
   /** The values a claim may set. */
   allowedValues: AllowList;
+  /** How long Helm waits for the release's resources, as provider-helm reads it ("5m"). */
+  waitTimeout: string;
+  /** Workloads that must serve before the tool counts as Ready. */
+  readiness: ReadinessCheck[];
 }
 
 /** A cluster backend as the catalogue offers it. */
@@ -36,6 +52,8 @@ export interface Catalog {
   /** Where connection secrets of cluster-scoped (legacy) XRs are written. */
   connectionSecretNamespace: string;
   tools: Map<string, CatalogTool>;
+  /** Environment lifetimes: for claims without `spec.ttl`, and the longest any may ask for. */
+  ttl: { default?: Duration; max?: Duration };
 }
 
 /**
@@ -91,6 +109,13 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
           'a valid namespace name',
         );
 
+  const toolDefaults = read.optionalObject(root.toolDefaults, 'input.toolDefaults');
+  const defaultWaitTimeout =
+    toolDefaults.waitTimeout === undefined
+      ? DEFAULT_WAIT_TIMEOUT
+      : readDuration(toolDefaults.waitTimeout, 'input.toolDefaults.waitTimeout', WAIT_TIMEOUT_RULES)
+          .text;
+
   const tools = new Map<string, CatalogTool>();
   const listed = read.array(root.tools, 'input.tools', {
     max: limits.catalogTools,
@@ -98,33 +123,107 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
   });
   listed.forEach((raw, index) => {
     const field = `input.tools[${index}]`;
-    const tool = parseTool(raw, field);
+    const tool = parseTool(raw, field, defaultWaitTimeout);
     if (tools.has(tool.name)) {
       throw new FieldError(`${field}.name`, `${quote(tool.name)} is listed twice`);
     }
     tools.set(tool.name, tool);
   });
   checkDependencies(tools);
-  return { clusterOffers, connectionSecretNamespace, tools };
+  return {
+    clusterOffers,
+    connectionSecretNamespace,
+    tools,
+    ttl: parseLifetimes(root.environments),
+  };
 }
 
-function parseTool(value: unknown, field: string): CatalogTool {
-  const tool = read.object(value, field);
+function parseLifetimes(value: unknown): Catalog['ttl'] {
+  const environments = read.optionalObject(value, 'input.environments');
+  const duration = (key: 'defaultTTL' | 'maxTTL') =>
+    environments[key] === undefined
+      ? undefined
+      : readDuration(environments[key], `input.environments.${key}`, TTL_RULES);
+  const ttl = { default: duration('defaultTTL'), max: duration('maxTTL') };
+  if (ttl.default && ttl.max && ttl.default.ms > ttl.max.ms) {
+    throw new FieldError(
+      'input.environments.defaultTTL',
+      `${quote(ttl.default.text)} is more than maxTTL ${ttl.max.text}`,
+    );
+  }
   return {
-    // The tool's name is its Helm release name.
-    name: read.matching(
-      tool.name,
-      `${field}.name`,
-      DNS_LABEL,
-      'a DNS-1123 label',
-      limits.toolNameLength,
-    ),
+    ...(ttl.default ? { default: ttl.default } : {}),
+    ...(ttl.max ? { max: ttl.max } : {}),
+  };
+}
+
+function parseTool(value: unknown, field: string, defaultWaitTimeout: string): CatalogTool {
+  const tool = read.object(value, field);
+  // The tool's name is its Helm release name.
+  const name = read.matching(
+    tool.name,
+    `${field}.name`,
+    DNS_LABEL,
+    'a DNS-1123 label',
+    limits.toolNameLength,
+  );
+  const namespace = read.matching(
+    tool.namespace,
+    `${field}.namespace`,
+    DNS_LABEL,
+    'a namespace name',
+  );
+  return {
+    name,
     chart: parseChart(tool.chart, `${field}.chart`),
-    namespace: read.matching(tool.namespace, `${field}.namespace`, DNS_LABEL, 'a namespace name'),
+    namespace,
     values: readValues(tool.values, `${field}.values`),
     dependsOn: parseDependsOn(tool.dependsOn, `${field}.dependsOn`),
     allowedValues: parseAllowList(tool.allowedValues, `${field}.allowedValues`),
+    waitTimeout:
+      tool.waitTimeout === undefined
+        ? defaultWaitTimeout
+        : readDuration(tool.waitTimeout, `${field}.waitTimeout`, WAIT_TIMEOUT_RULES).text,
+    readiness: parseReadiness(tool.readiness, `${field}.readiness`, namespace),
   };
+}
+
+/** Readiness checks; an object's namespace defaults to the tool's. */
+function parseReadiness(value: unknown, field: string, toolNamespace: string): ReadinessCheck[] {
+  const listed = read.optionalArray(value, field, { max: limits.readinessChecks, what: 'checks' });
+  return listed.map((raw, i) => {
+    const at = `${field}[${i}]`;
+    const check = read.object(raw, at);
+    const kind = read.string(check.kind, `${at}.kind`);
+    if (!Object.hasOwn(WORKLOAD_KINDS, kind)) {
+      throw new FieldError(
+        `${at}.kind`,
+        `${quote(kind)} is not a workload whose readiness the function reads (known: ${Object.keys(WORKLOAD_KINDS).join(', ')})`,
+      );
+    }
+    const apiVersion = WORKLOAD_KINDS[kind as WorkloadKind];
+    if (check.apiVersion !== apiVersion) {
+      throw new FieldError(
+        `${at}.apiVersion`,
+        `must be ${apiVersion} for a ${kind}, got ${describe(check.apiVersion)}`,
+      );
+    }
+    return {
+      apiVersion,
+      kind: kind as WorkloadKind,
+      namespace:
+        check.namespace === undefined
+          ? toolNamespace
+          : read.matching(check.namespace, `${at}.namespace`, DNS_LABEL, 'a namespace name'),
+      name: read.matching(
+        check.name,
+        `${at}.name`,
+        DNS_SUBDOMAIN,
+        'a DNS-1123 subdomain',
+        limits.objectNameLength,
+      ),
+    };
+  });
 }
 
 function parseDependsOn(value: unknown, field: string): string[] {

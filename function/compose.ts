@@ -3,6 +3,7 @@ import {
   HELM_PROVIDER_CONFIG_KEY,
   KUBERNETES_PROVIDER_CONFIG_KEY,
   prerequisiteUsageKey,
+  readinessKey,
   toolKey,
   toolOfKey,
   usageKey,
@@ -12,10 +13,19 @@ import { healthOf, type Health, type ObservedResource } from '../common/health.j
 import type { JsonObject } from '../common/objects.js';
 import type { ClusterRendering } from './backends/backend.js';
 import type { Catalog } from './catalog.js';
-import type { Environment, RequestedTool } from './model.js';
+import type { Environment, ReadinessCheck, RequestedTool } from './model.js';
 import { placementFor, KUBECONFIG_KEY, type Placement } from './placement.js';
-import { helmRelease, providerConfig, refTo, usage, type Ref } from './resources.js';
+import {
+  helmRelease,
+  kubernetesObject,
+  providerConfig,
+  refTo,
+  usage,
+  type Ref,
+} from './resources.js';
+import { checkState, releaseHealth, toolState, type ToolState } from './tool-state.js';
 import { mergeValues } from './values.js';
+import type { WorkloadState } from './workloads.js';
 
 export interface DesiredResource {
   resource: JsonObject;
@@ -72,16 +82,16 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
     }
     return ref;
   };
+  // Every tool's state first: a dependency may be listed after the tool that needs it.
+  const states = new Map(environment.tools.map((tool) => [tool.name, stateOf(tool, observed)]));
   const composedTools = new Map<string, RequestedTool>();
   const tools = environment.tools.map((tool): ToolStatus => {
-    const key = toolKey(tool.name);
-    const health = healthOf(observed.get(key));
+    const base = { name: tool.name, version: tool.chart.version };
     if (!composedBefore(tool, observed)) {
-      const unmet = unmetDependencies(tool, clusterHealth, observed);
+      const unmet = unmetDependencies(tool, clusterHealth, states);
       if (unmet.length > 0) {
         return {
-          name: tool.name,
-          version: tool.chart.version,
+          ...base,
           ready: false,
           phase: 'Waiting',
           message: `waiting for ${unmet.join(', ')}`,
@@ -89,11 +99,26 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
       }
     }
     composedTools.set(tool.name, tool);
-    resources.set(key, {
+    const { release, checks, state } = states.get(tool.name)!;
+    resources.set(toolKey(tool.name), {
       resource: toolRelease(tool, placement, releaseRef(tool.name).name, providerConfigName),
-      ready: health.state === 'ready',
+      ready: release.state === 'ready',
     });
-    return toolState(tool, health);
+    // Once the Release is Ready its chart's objects exist, mostly; until then there is nothing
+    // to read, and an Observe-only Object of an object that does not exist only reports errors.
+    // Once composed, they stay, as everything else, while a Release blips.
+    if (
+      release.state === 'ready' ||
+      tool.readiness.some((_, n) => observed.has(readinessKey(tool.name, n)))
+    ) {
+      checks.forEach(({ check, state: checked }, n) => {
+        resources.set(readinessKey(tool.name, n), {
+          resource: readinessObject(placement, tool.name, n, check, providerConfigName),
+          ready: checked.state === 'ready',
+        });
+      });
+    }
+    return { ...base, ...state };
   });
 
   const clusterRef = refTo(cluster.resource);
@@ -114,6 +139,22 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
         ready: observed.has(key),
       });
     }
+  }
+
+  // The tools' provider config goes only after the cluster, so after every tool: deleting an XR
+  // in the foreground, the garbage collector deletes each Release's ProviderConfigUsage before the
+  // Release, which would let the provider config go before Helm has uninstalled the tool with it.
+  if (resources.has(CLUSTER_KEY)) {
+    const key = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
+    const of = {
+      apiVersion: placement.helmApiVersion,
+      kind: 'ProviderConfig',
+      name: providerConfigName,
+    };
+    resources.set(key, {
+      resource: usage(placement, placement.name(key), of, clusterRef),
+      ready: observed.has(key),
+    });
   }
 
   const requested = new Set(environment.tools.map((tool) => tool.name));
@@ -191,16 +232,59 @@ function composedBefore(tool: RequestedTool, observed: Observed): boolean {
   return (
     observed.has(toolKey(tool.name)) ||
     observed.has(usageKey(tool.name)) ||
-    tool.dependsOn.some((dep) => observed.has(usageKey(tool.name, dep)))
+    tool.dependsOn.some((dep) => observed.has(usageKey(tool.name, dep))) ||
+    tool.readiness.some((_, n) => observed.has(readinessKey(tool.name, n)))
   );
 }
 
-function unmetDependencies(tool: RequestedTool, clusterHealth: Health, observed: Observed) {
+interface ObservedTool {
+  release: Health;
+  /** In the catalogue's order, as readiness keys number them. */
+  checks: { check: ReadinessCheck; state: WorkloadState }[];
+  state: ToolState;
+}
+
+function stateOf(tool: RequestedTool, observed: Observed): ObservedTool {
+  const release = releaseHealth(observed.get(toolKey(tool.name)));
+  const checks = tool.readiness.map((check, n) => ({
+    check,
+    state: checkState(check, observed.get(readinessKey(tool.name, n))),
+  }));
+  return { release, checks, state: toolState(release, checks) };
+}
+
+/** A dependency is met only once it serves: its Release Ready and its workloads available. */
+function unmetDependencies(
+  tool: RequestedTool,
+  clusterHealth: Health,
+  states: ReadonlyMap<string, ObservedTool>,
+) {
   const unmet = clusterHealth.state === 'ready' ? [] : ['the cluster'];
   for (const dep of tool.dependsOn) {
-    if (healthOf(observed.get(toolKey(dep))).state !== 'ready') unmet.push(dep);
+    if (!states.get(dep)?.state.ready) unmet.push(dep);
   }
   return unmet;
+}
+
+/** An Observe-only Object that reads `check` in the new cluster, through its provider config. */
+function readinessObject(
+  placement: Placement,
+  tool: string,
+  n: number,
+  check: ReadinessCheck,
+  providerConfigName: string,
+) {
+  return kubernetesObject(
+    placement,
+    placement.name('readiness', tool, String(n)),
+    {
+      apiVersion: check.apiVersion,
+      kind: check.kind,
+      metadata: { name: check.name, namespace: check.namespace },
+    },
+    { name: providerConfigName, kind: 'ProviderConfig' },
+    { observeOnly: true },
+  );
 }
 
 function toolRelease(
@@ -216,24 +300,6 @@ function toolRelease(
     namespace: tool.namespace,
     values: mergeValues(tool.catalogValues, tool.values),
     providerConfig: { name: providerConfigName, kind: 'ProviderConfig' },
+    waitTimeout: tool.waitTimeout,
   });
-}
-
-function toolState(tool: RequestedTool, health: Health): ToolStatus {
-  const base = { name: tool.name, version: tool.chart.version };
-  switch (health.state) {
-    case 'ready':
-      return { ...base, ready: true, phase: 'Ready' };
-    case 'failed':
-      return { ...base, ready: false, phase: 'Failed', message: health.message };
-    case 'progressing':
-      return {
-        ...base,
-        ready: false,
-        phase: 'Installing',
-        message: health.message ?? 'installing',
-      };
-    case 'absent':
-      return { ...base, ready: false, phase: 'Installing', message: 'installing' };
-  }
 }

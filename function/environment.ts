@@ -3,20 +3,13 @@ import { parseSink } from '../common/sink.js';
 import { checkAllowed } from './allowed-values.js';
 import type { BackendRegistry } from './backends/backend.js';
 import type { Catalog } from './catalog.js';
+import { TTL_RULES, readDuration, type Duration } from './durations.js';
 import { limits } from './limits.js';
 import type { CompositeRef, Environment, RequestedTool } from './model.js';
 import { FieldError, KUBERNETES_VERSION, listed, quote, read } from './untrusted-input.js';
 import { readValues } from './values.js';
 
 const CHART_VERSION = /^v?[0-9A-Za-z.+-]+$/;
-const DURATION = /^([0-9]+[dhms])+$/;
-const SECOND = 1_000;
-const DURATION_UNITS: Record<string, number> = {
-  d: 86_400 * SECOND,
-  h: 3_600 * SECOND,
-  m: 60 * SECOND,
-  s: SECOND,
-};
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**
@@ -78,10 +71,9 @@ export function parseEnvironment(
   if (created !== undefined && (!RFC3339.test(created) || Number.isNaN(Date.parse(created)))) {
     throw new FieldError('metadata.creationTimestamp', `${quote(created)} is not an RFC 3339 time`);
   }
-  if (spec.ttl !== undefined) {
-    const ttl = parseTtl(spec.ttl);
-    if (created !== undefined) environment.expiresAt = expiry(created, ttl);
-  }
+  const ttl = lifetime(spec.ttl, catalog.ttl);
+  // From the creation time each call, so that editing spec.ttl moves the expiry.
+  if (ttl !== undefined && created !== undefined) environment.expiresAt = expiry(created, ttl.ms);
   if (spec.events !== undefined) {
     const events = read.object(spec.events, 'spec.events');
     if (events.sink !== undefined) checkSink(events.sink, 'spec.events.sink');
@@ -128,6 +120,8 @@ function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
       catalogValues: entry.values,
       values,
       dependsOn: entry.dependsOn,
+      waitTimeout: entry.waitTimeout,
+      readiness: entry.readiness,
     };
   });
   tools.forEach((tool, index) => {
@@ -142,24 +136,21 @@ function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
   return tools;
 }
 
-/** A ttl in milliseconds, at most `limits.ttlDays`. */
-function parseTtl(value: unknown): number {
-  const text = read.matching(
-    value,
-    'spec.ttl',
-    DURATION,
-    'a duration such as "8h" or "1d12h"',
-    limits.ttlLength,
-  );
-  let total = 0;
-  // Its length bounds each amount, so the sum stays a finite number.
-  for (const [, amount, unit] of text.matchAll(/([0-9]+)([dhms])/g)) {
-    total += Number(amount) * DURATION_UNITS[unit as string]!;
+/**
+ * The claim's ttl, at most the catalogue's maximum; without one, the catalogue's default, or its
+ * maximum if it sets no default (an environment that never expires would outlive any maximum).
+ * Undefined: the environment never expires.
+ */
+function lifetime(value: unknown, platform: Catalog['ttl']): Duration | undefined {
+  if (value === undefined) return platform.default ?? platform.max;
+  const ttl = readDuration(value, 'spec.ttl', TTL_RULES);
+  if (platform.max && ttl.ms > platform.max.ms) {
+    throw new FieldError(
+      'spec.ttl',
+      `${quote(ttl.text)} is more than this platform allows (maxTTL ${platform.max.text})`,
+    );
   }
-  if (total > limits.ttlDays * DURATION_UNITS.d!) {
-    throw new FieldError('spec.ttl', `${quote(text)} is longer than ${limits.ttlDays}d`);
-  }
-  return total;
+  return ttl;
 }
 
 function expiry(created: string, ttl: number): string {

@@ -18,6 +18,16 @@ export interface CompositeRef {
   namespace?: string;
 }
 
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
+
+/** A workload in the environment's cluster that must serve before its tool counts as Ready. */
+export interface ReadinessCheck {
+  apiVersion: string;
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
 export interface RequestedTool {
   name: string;
   chart: Chart;
@@ -26,6 +36,9 @@ export interface RequestedTool {
   /** The claim's values, merged over the catalogue's. */
   values: JsonObject;
   dependsOn: string[];
+  /** How long Helm waits for the release's resources to be ready, as provider-helm reads it. */
+  waitTimeout: string;
+  readiness: ReadinessCheck[];
 }
 
 /** A claim as read and checked against the catalogue: everything composing needs, and valid. */
@@ -36,6 +49,9 @@ export interface Environment {
   clusterValues: JsonObject;
   /** In the order the claim lists them. */
   tools: RequestedTool[];
-  /** `metadata.creationTimestamp + spec.ttl`, RFC 3339 to the second as Kubernetes writes times. */
+  /**
+   * `metadata.creationTimestamp` + `spec.ttl` (or the catalogue's default), RFC 3339 to the second
+   * as Kubernetes writes times.
+   */
   expiresAt?: string;
 }

@@ -22,6 +22,11 @@ export interface ReleaseOptions {
   writeConnectionSecret?: boolean;
   /** The namespace is composed on its own, so Helm must not create it. */
   skipCreateNamespace?: boolean;
+  /**
+   * Helm waits, up to this long ("5m"), for the release's resources to be ready before it reports
+   * the release deployed, and so before provider-helm marks the Release Ready.
+   */
+  waitTimeout?: string;
 }
 
 function metadata(placement: Placement, name: string, annotations?: Record<string, string>) {
@@ -44,6 +49,10 @@ export function helmRelease(placement: Placement, options: ReleaseOptions): Json
     values: options.values,
   };
   if (options.skipCreateNamespace) forProvider.skipCreateNamespace = true;
+  if (options.waitTimeout !== undefined) {
+    forProvider.wait = true;
+    forProvider.waitTimeout = options.waitTimeout;
+  }
   const spec: JsonObject = {
     forProvider,
     providerConfigRef: providerConfigRef(placement, options.providerConfig),
@@ -79,21 +88,33 @@ export function providerConfig(placement: Placement, apiVersion: string, name: s
   };
 }
 
-/** A provider-kubernetes Object: `manifest` applied through `providerConfig`. */
+/**
+ * A provider-kubernetes Object: `manifest` applied through `providerConfig`; or, `observeOnly`,
+ * the object of that name read into `status.atProvider.manifest`, never created, changed or
+ * deleted.
+ */
 export function kubernetesObject(
   placement: Placement,
   name: string,
   manifest: JsonObject,
   providerConfig: ProviderConfigRef,
+  { observeOnly = false } = {},
 ): JsonObject {
+  const spec: JsonObject = {
+    forProvider: { manifest },
+    providerConfigRef: providerConfigRef(placement, providerConfig),
+  };
+  if (observeOnly) {
+    spec.managementPolicies = ['Observe'];
+    // Read again whenever the object changes, where provider-kubernetes runs with
+    // --enable-watches; otherwise at its poll interval.
+    spec.watch = true;
+  }
   return {
     apiVersion: placement.kubernetesObjectApiVersion,
     kind: 'Object',
     metadata: metadata(placement, name),
-    spec: {
-      forProvider: { manifest },
-      providerConfigRef: providerConfigRef(placement, providerConfig),
-    },
+    spec,
   };
 }
 

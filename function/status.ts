@@ -5,6 +5,7 @@ import {
   type ConditionType,
   type EnvironmentStatus,
   type Phase,
+  type ToolPhase,
   type ToolStatus,
 } from '../common/contract.js';
 import type { Composed } from './compose.js';
@@ -48,8 +49,15 @@ export function report(environment: Environment, composed: Composed): Report {
     text = `provisioning the ${environment.backend} cluster (${progress})`;
   } else if (readyTools < tools.length) {
     phase = 'InstallingTools';
-    const installing = tools.filter((tool) => tool.phase === 'Installing').map((tool) => tool.name);
-    text = `installing ${installing.join(', ') || 'tools'} (${progress})`;
+    const named = (phase: ToolPhase) =>
+      tools.filter((tool) => tool.phase === phase).map((tool) => tool.name);
+    const installing = named('Installing');
+    const starting = named('Starting');
+    const doing = [
+      ...(installing.length > 0 ? [`installing ${installing.join(', ')}`] : []),
+      ...(starting.length > 0 ? [`starting ${starting.join(', ')}`] : []),
+    ];
+    text = `${doing.join('; ') || 'installing tools'} (${progress})`;
   } else {
     phase = 'Ready';
     text = `environment ready (${progress})`;
@@ -118,11 +126,14 @@ function toolsCondition(tools: ToolStatus[], progress: string): ConditionReport 
   if (tools.every((tool) => tool.ready)) {
     return { type: TOOLS_READY_CONDITION, ready: true, reason: 'Available', message: progress };
   }
-  const installing = tools.some((tool) => tool.phase === 'Installing');
+  // What is under way: a tool installing, else one starting; else the tools not ready all wait.
+  const reason = (['Installing', 'Starting'] as const).find((phase) =>
+    tools.some((tool) => tool.phase === phase),
+  );
   return {
     type: TOOLS_READY_CONDITION,
     ready: false,
-    reason: installing ? 'Installing' : 'Waiting',
+    reason: reason ?? 'Waiting',
     message: progress,
   };
 }

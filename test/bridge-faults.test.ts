@@ -19,12 +19,11 @@ import type { CDEvent } from '../bridge/cdevents.js';
 import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
 import { recordProblems } from '../bridge/record.js';
 import type { Recorded } from '../bridge/transitions.js';
-import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js';
+import { startControlPlaneWithXrds } from './controlplane/composite-crds.js';
+import type { ControlPlane } from './controlplane/controlplane.js';
 import { freePort } from './support/net.js';
 import { BridgeProcess, bridgeRbac } from './support/bridge-process.js';
-import { compositeCrd } from './support/crossplane-standin.js';
 import { checkEventLog, openIncidents } from './support/event-log.js';
-import { readYamlDocuments } from './support/manifests.js';
 import { CRD_DIRS, readCrds } from './support/crds.js';
 import { TestSink } from './support/sink.js';
 
@@ -371,24 +370,28 @@ async function corrupt(env: Env): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane();
+  // The XR's CRD as Crossplane makes it from the XRD; the real provider-helm Release CRD.
+  cp = await startControlPlaneWithXrds();
   const kc = new KubeConfig();
   kc.loadFromFile(cp.adminKubeconfig);
   custom = kc.makeApiClient(CustomObjectsApi);
   objects = KubernetesObjectApi.makeApiClient(kc);
-  const [xrd] = (await readYamlDocuments('apis/xenvironment/definition.yaml')) as [Obj];
   const [release] = (await readCrds(
     CRD_DIRS.providerHelm,
     (file) => file === 'helm.crossplane.io_releases.yaml',
   )) as [Obj];
-  for (const crd of [compositeCrd(xrd), release]) await cp.applyCrd(crd);
-  // The bridge's namespace, and the one its shipped RBAC lets requested events act in.
+  await cp.applyCrd(release);
+  // The bridge's namespace (Crossplane's set-up may have made it), and the one its shipped RBAC
+  // lets requested events act in.
   for (const name of ['crossplane-system', 'team-a']) {
-    await objects.create({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name },
-    } as KubernetesObject);
+    await objects.patch(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } as KubernetesObject,
+      undefined,
+      undefined,
+      'faults',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
   for (const document of await bridgeRbac('xenvironment-bridge')) {
     await objects.patch(

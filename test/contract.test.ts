@@ -5,6 +5,7 @@ import {
   HOST_NAMESPACE_KEY,
   KUBERNETES_PROVIDER_CONFIG_KEY,
   prerequisiteUsageKey,
+  readinessKey,
   readStatus,
   readTools,
   toolKey,
@@ -40,6 +41,11 @@ describe('composed resource keys', () => {
       name: "a tool's Usage on a dependency",
       input: usageKey('argo-cd', 'cert-manager'),
       want: 'usage-argo-cd.on.cert-manager',
+    },
+    {
+      name: "the Object that reads a tool's first readiness check",
+      input: readinessKey('cert-manager', 0),
+      want: 'readiness-cert-manager-0',
     },
   ];
   it.each(table)('$name', ({ input, want }) => {

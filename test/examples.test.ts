@@ -31,6 +31,11 @@ const stages: { stage: string; tools: string[]; phase: string }[] = [
     phase: 'InstallingTools',
   },
   {
+    stage: 'tools-starting',
+    tools: ['cert-manager', 'knative-operator', 'knative-serving', 'tekton-pipelines'],
+    phase: 'InstallingTools',
+  },
+  {
     stage: 'some-tools-ready',
     tools: ['argo-cd', 'cert-manager', 'knative-operator', 'knative-serving', 'tekton-pipelines'],
     phase: 'InstallingTools',

@@ -16,6 +16,7 @@ import {
   KUBERNETES_PROVIDER_CONFIG_KEY,
   TOOLS_READY_CONDITION,
   prerequisiteUsageKey,
+  readinessKey,
   toolKey,
   usageKey,
 } from '../common/contract.js';
@@ -33,6 +34,7 @@ beforeAll(async () => {
 });
 
 const HOST_NAMESPACE_USAGE_KEY = prerequisiteUsageKey(HOST_NAMESPACE_KEY);
+const HELM_PROVIDER_CONFIG_USAGE_KEY = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
 const kubeconfig = Buffer.from('apiVersion: v1\nkind: Config\n# not base64: raw bytes\n');
 const ready = (extra = {}) => observedResource('Release', { ready: true, ...extra });
 const installing = () => observedResource('Release', { ready: false });
@@ -48,13 +50,68 @@ const upCluster = (extra = {}) => ({
   [HOST_NAMESPACE_USAGE_KEY]: exists('Usage'),
   [CLUSTER_KEY]: ready(extra),
   ...providerConfigs(),
+  [HELM_PROVIDER_CONFIG_USAGE_KEY]: exists('Usage'),
 });
+
+/** A workload of `check` as its API server returns it: its one replica available, or not. */
+function workload(check: Obj, available: boolean): Obj {
+  const metadata = { name: check.name, namespace: check.namespace, generation: 2 };
+  const status =
+    check.kind === 'StatefulSet'
+      ? { observedGeneration: 2, readyReplicas: available ? 1 : 0 }
+      : {
+          observedGeneration: 2,
+          replicas: 1,
+          updatedReplicas: 1,
+          availableReplicas: available ? 1 : 0,
+          conditions: [{ type: 'Available', status: available ? 'True' : 'False' }],
+        };
+  return {
+    apiVersion: check.apiVersion,
+    kind: check.kind,
+    metadata,
+    spec: { replicas: 1 },
+    status,
+  };
+}
+/** The Observe-only Object of a readiness check, having read `manifest`. */
+const observedWorkload = (manifest: Obj) =>
+  observedResource('Object', { ready: true, atProvider: { manifest } });
+/** An Observe-only Object of an object that does not exist, as provider-kubernetes v1.3.1 says so. */
+const missingWorkload = () =>
+  observedResource('Object', { syncedError: 'observe failed: external resource does not exist' });
+/** The shipped catalogue's readiness checks of `tool`, each object's namespace filled in. */
+function checksOf(tool: string): Obj[] {
+  const entry = toolEntry(catalog.tools as Obj[], tool);
+  return ((entry.readiness as Obj[] | undefined) ?? []).map((check) => ({
+    namespace: entry.namespace,
+    ...check,
+  }));
+}
+const checkKeys = (tool: string) => checksOf(tool).map((_, n) => readinessKey(tool, n));
+/** `tool` serving: its Release Ready and every workload it lists available, but `unavailable`. */
+function serving(tool: string, unavailable: string[] = []) {
+  return {
+    [toolKey(tool)]: ready(),
+    ...Object.fromEntries(
+      checksOf(tool).map((check, n) => [
+        readinessKey(tool, n),
+        observedWorkload(workload(check, !unavailable.includes(String(check.name)))),
+      ]),
+    ),
+  };
+}
+
+/** cert-manager and argo-cd asked for, the cluster up, cert-manager's Release observed as `release`. */
+const withCertManager = (release: ReturnType<typeof observedResource>) =>
+  request(xEnvironment(twoTools), catalog, { ...upCluster(), [toolKey('cert-manager')]: release });
 
 /** What a cluster that is up composes, with `others`, as composedKeys lists them. */
 const withCluster = (...others: string[]) =>
   [
     CLUSTER_KEY,
     HELM_PROVIDER_CONFIG_KEY,
+    HELM_PROVIDER_CONFIG_USAGE_KEY,
     HOST_NAMESPACE_KEY,
     HOST_NAMESPACE_USAGE_KEY,
     KUBERNETES_PROVIDER_CONFIG_KEY,
@@ -302,11 +359,11 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a ready dependency lets its dependent in, ordered for deletion after it',
+    name: 'a serving dependency lets its dependent in, ordered for deletion after it',
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        [toolKey('cert-manager')]: ready(),
+        ...serving('cert-manager'),
         [usageKey('cert-manager')]: exists('Usage'),
       }),
     expect: (rsp) => {
@@ -353,7 +410,9 @@ const cases: Case[] = [
         [usageKey('argo-cd')]: exists('Usage'),
       }),
     expect: (rsp) => {
-      expect(composedKeys(rsp)).toEqual(withCluster(toolKey('argo-cd'), usageKey('argo-cd')));
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(toolKey('argo-cd'), usageKey('argo-cd'), ...checkKeys('argo-cd')),
+      );
       expect(status(rsp).tools).toContainEqual(
         expect.objectContaining({
           name: 'cert-manager',
@@ -407,8 +466,8 @@ const cases: Case[] = [
     req: () =>
       request(xEnvironment({ ...twoTools, ttl: '1d2h' }), catalog, {
         ...upCluster({ connectionDetails: { kubeconfig } }),
-        [toolKey('cert-manager')]: ready(),
-        [toolKey('argo-cd')]: ready(),
+        ...serving('cert-manager'),
+        ...serving('argo-cd'),
         [usageKey('cert-manager')]: exists('Usage'),
         [usageKey('argo-cd')]: exists('Usage'),
         [usageKey('argo-cd', 'cert-manager')]: exists('Usage'),
@@ -443,8 +502,12 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a ttl of exactly 365 days expires a year on',
-    req: () => request(xEnvironment({ ttl: '365d' }), catalog),
+    name: 'a ttl of exactly 365 days expires a year on, where the catalogue sets no maximum',
+    req: () =>
+      request(
+        xEnvironment({ ttl: '365d' }),
+        catalogWith(({ root }) => delete root.environments),
+      ),
     expect: (rsp) => expect(status(rsp).expiresAt).toBe('2027-11-25T09:00:00Z'),
   },
   {
@@ -552,7 +615,7 @@ const cases: Case[] = [
             'notifications.*.slack',
           ];
         }),
-        { ...upCluster(), [toolKey('cert-manager')]: ready() },
+        { ...upCluster(), ...serving('cert-manager') },
       ),
     expect: (rsp) => {
       expect(forProvider(composed(rsp, toolKey('argo-cd'))).values).toEqual({
@@ -606,15 +669,297 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a failing tool fails the environment with a warning that names it',
+    name: 'a tool Release is composed with Helm waiting for its workloads, up to the catalogue default or its own waitTimeout',
+    req: () =>
+      request(
+        xEnvironment({ tools: [{ name: 'cert-manager' }, { name: 'knative-operator' }] }),
+        catalogWith(({ tools }) => (toolEntry(tools, 'knative-operator').waitTimeout = '7m30s')),
+        upCluster(),
+      ),
+    expect: (rsp) => {
+      expect(forProvider(composed(rsp, toolKey('cert-manager')))).toMatchObject({
+        wait: true,
+        waitTimeout: '5m',
+      });
+      expect(forProvider(composed(rsp, toolKey('knative-operator')))).toMatchObject({
+        wait: true,
+        waitTimeout: '7m30s',
+      });
+      // The cluster's Release is not waited for: its kubeconfig Secret says when it is up.
+      expect(forProvider(composed(rsp, CLUSTER_KEY)).wait).toBeUndefined();
+    },
+  },
+  {
+    name: 'a tool whose Release is not Ready yet is Installing, with nothing to read its workloads',
+    req: () => withCertManager(installing()),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(toolKey('cert-manager'), usageKey('cert-manager')),
+      );
+      expect(status(rsp).tools).toContainEqual(
+        expect.objectContaining({ name: 'cert-manager', phase: 'Installing', ready: false }),
+      );
+    },
+  },
+  {
+    name: "a Ready Release gets its workloads read by Observe-only Objects through the environment's kubernetes provider config; the tool is Starting and its dependents wait",
     req: () =>
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
-        [toolKey('cert-manager')]: observedResource('Release', {
+        [toolKey('cert-manager')]: ready(),
+        [usageKey('cert-manager')]: exists('Usage'),
+      }),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(
+        withCluster(
+          toolKey('cert-manager'),
+          usageKey('cert-manager'),
+          ...checkKeys('cert-manager'),
+        ),
+      );
+      expect(checkKeys('cert-manager')).toEqual([
+        'readiness-cert-manager-0',
+        'readiness-cert-manager-1',
+        'readiness-cert-manager-2',
+      ]);
+      const webhook = composed(rsp, readinessKey('cert-manager', 2));
+      expect(webhook).toEqual({
+        apiVersion: 'kubernetes.crossplane.io/v1alpha2',
+        kind: 'Object',
+        metadata: {
+          name: expect.stringMatching(/^readiness-dev-x7k2p-cert-manager-2-[a-z2-7]{10}$/),
+        },
+        spec: {
+          managementPolicies: ['Observe'],
+          watch: true,
+          forProvider: {
+            manifest: {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: 'cert-manager-webhook', namespace: 'cert-manager' },
+            },
+          },
+          providerConfigRef: { name: nameOf(composed(rsp, KUBERNETES_PROVIDER_CONFIG_KEY)) },
+        },
+      });
+      expect(rsp.desired!.resources[readinessKey('cert-manager', 2)]!.ready).toBe(
+        Ready.READY_FALSE,
+      );
+      expect(rsp.desired!.resources[toolKey('cert-manager')]!.ready).toBe(Ready.READY_TRUE);
+      expect(status(rsp).tools).toEqual([
+        {
+          name: 'cert-manager',
+          version: 'v1.19.1',
+          ready: false,
+          phase: 'Starting',
+          message: 'waiting for Deployment cert-manager/cert-manager: not read yet (and 2 more)',
+        },
+        {
+          name: 'argo-cd',
+          version: '9.1.0',
+          ready: false,
+          phase: 'Waiting',
+          message: 'waiting for cert-manager',
+        },
+      ]);
+      expect(status(rsp).phase).toBe('InstallingTools');
+      expect(rsp.results[0]!.message).toBe('starting cert-manager (0 of 2 tools ready)');
+      expect(rsp.conditions[1]).toMatchObject({
+        type: TOOLS_READY_CONDITION,
+        status: Status.STATUS_CONDITION_FALSE,
+        reason: 'Starting',
+      });
+      expect(rsp.desired?.composite?.ready).toBe(Ready.READY_FALSE);
+    },
+  },
+  {
+    name: 'a tool whose webhook is not available is Starting, naming it; its dependents wait, the rest install',
+    req: () =>
+      request(xEnvironment({ tools: [...twoTools.tools, { name: 'knative-operator' }] }), catalog, {
+        ...upCluster(),
+        ...serving('cert-manager', ['cert-manager-webhook']),
+        [toolKey('knative-operator')]: installing(),
+      }),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).not.toContain(toolKey('argo-cd'));
+      expect(status(rsp).tools).toEqual([
+        expect.objectContaining({
+          name: 'cert-manager',
+          phase: 'Starting',
+          message:
+            'waiting for Deployment cert-manager/cert-manager-webhook: 0 of 1 replicas available',
+        }),
+        expect.objectContaining({
+          name: 'argo-cd',
+          phase: 'Waiting',
+          message: 'waiting for cert-manager',
+        }),
+        expect.objectContaining({ name: 'knative-operator', phase: 'Installing' }),
+      ]);
+      expect(rsp.desired!.resources[readinessKey('cert-manager', 0)]!.ready).toBe(Ready.READY_TRUE);
+      expect(rsp.desired!.resources[readinessKey('cert-manager', 2)]!.ready).toBe(
+        Ready.READY_FALSE,
+      );
+      expect(rsp.results[0]!.message).toBe(
+        'installing knative-operator; starting cert-manager (0 of 3 tools ready)',
+      );
+      expect(rsp.conditions[1]).toMatchObject({ reason: 'Installing' });
+    },
+  },
+  {
+    name: 'a workload that does not exist yet (the Observe-only Object reports an error) is starting, not failed',
+    req: () =>
+      request(
+        xEnvironment({ tools: [{ name: 'knative-operator' }, { name: 'knative-serving' }] }),
+        catalog,
+        {
+          ...upCluster(),
+          ...serving('knative-operator'),
+          ...serving('knative-serving'),
+          [readinessKey('knative-serving', 1)]: missingWorkload(),
+        },
+      ),
+    expect: (rsp) => {
+      expect(status(rsp).phase).toBe('InstallingTools');
+      expect(status(rsp).tools).toContainEqual({
+        name: 'knative-serving',
+        version: '2.0.0',
+        ready: false,
+        phase: 'Starting',
+        message: 'waiting for Deployment knative-serving/autoscaler: does not exist yet',
+      });
+      expect(rsp.results[0]).toMatchObject({
+        severity: Severity.SEVERITY_NORMAL,
+        message: 'starting knative-serving (1 of 2 tools ready)',
+      });
+    },
+  },
+  {
+    name: 'a readiness Object that cannot read its workload fails the tool and the environment, naming the workload',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
+        ...serving('cert-manager'),
+        [readinessKey('cert-manager', 1)]: observedResource('Object', {
+          syncedError:
+            'observe failed: cannot get object: deployments.apps "cert-manager-cainjector" is forbidden',
+        }),
+      }),
+    expect: (rsp) => {
+      expect(status(rsp).phase).toBe('Failed');
+      expect(status(rsp).tools).toContainEqual(
+        expect.objectContaining({
+          name: 'cert-manager',
+          phase: 'Failed',
+          message:
+            'Deployment cert-manager/cert-manager-cainjector: observe failed: cannot get object: deployments.apps "cert-manager-cainjector" is forbidden',
+        }),
+      );
+      expect(rsp.results[0]).toMatchObject({ severity: Severity.SEVERITY_WARNING });
+      expect(composedKeys(rsp)).not.toContain(toolKey('argo-cd'));
+    },
+  },
+  {
+    name: 'a serving tool is Ready and lets its dependents in; a StatefulSet counts by its ready replicas',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
+        ...serving('cert-manager'),
+        ...serving('argo-cd', ['argo-cd-application-controller']),
+      }),
+    expect: (rsp) => {
+      expect(status(rsp).tools).toEqual([
+        { name: 'cert-manager', version: 'v1.19.1', ready: true, phase: 'Ready' },
+        {
+          name: 'argo-cd',
+          version: '9.1.0',
+          ready: false,
+          phase: 'Starting',
+          message:
+            'waiting for StatefulSet argocd/argo-cd-application-controller: 0 of 1 replicas ready',
+        },
+      ]);
+      expect(rsp.results[0]!.message).toBe('starting argo-cd (1 of 2 tools ready)');
+    },
+  },
+  {
+    name: 'readiness Objects stay while their Release blips, and the tool is Installing again',
+    req: () =>
+      request(xEnvironment(twoTools), catalog, {
+        ...upCluster(),
+        ...serving('cert-manager'),
+        [toolKey('cert-manager')]: installing(),
+        [toolKey('argo-cd')]: ready(),
+      }),
+    expect: (rsp) => {
+      expect(composedKeys(rsp)).toEqual(expect.arrayContaining(checkKeys('cert-manager')));
+      expect(status(rsp).tools).toContainEqual(
+        expect.objectContaining({ name: 'cert-manager', phase: 'Installing' }),
+      );
+    },
+  },
+  {
+    name: 'a Release Helm marked failed (its wait timed out) is Failed, though provider-helm calls it only unavailable',
+    req: () =>
+      withCertManager(
+        observedResource('Release', {
+          ready: false,
+          reason: 'Unavailable',
+          atProvider: {
+            state: 'failed',
+            revision: 1,
+            releaseDescription: 'Release "cert-manager" failed: context deadline exceeded',
+          },
+        }),
+      ),
+    expect: (rsp) => {
+      expect(status(rsp).tools).toContainEqual(
+        expect.objectContaining({
+          name: 'cert-manager',
+          phase: 'Failed',
+          message: 'Helm release failed: Release "cert-manager" failed: context deadline exceeded',
+        }),
+      );
+      expect(status(rsp).phase).toBe('Failed');
+    },
+  },
+  {
+    name: 'a claim without a ttl expires after the catalogue default',
+    req: () => request(xEnvironment({}), catalog),
+    expect: (rsp) => expect(status(rsp).expiresAt).toBe('2026-11-26T09:00:00Z'),
+  },
+  {
+    name: 'a claim without a ttl, where the catalogue sets only a maximum, expires after the maximum',
+    req: () =>
+      request(
+        xEnvironment({}),
+        catalogWith(({ root }) => (root.environments = { maxTTL: '2d' })),
+      ),
+    expect: (rsp) => expect(status(rsp).expiresAt).toBe('2026-11-27T09:00:00Z'),
+  },
+  {
+    name: 'a claim without a ttl, where the catalogue sets no lifetimes, never expires',
+    req: () =>
+      request(
+        xEnvironment({}),
+        catalogWith(({ root }) => delete root.environments),
+      ),
+    expect: (rsp) => expect(status(rsp).expiresAt).toBeUndefined(),
+  },
+  {
+    name: 'a ttl of exactly the catalogue maximum is taken',
+    req: () => request(xEnvironment({ ttl: '29d24h' }), catalog),
+    expect: (rsp) => expect(status(rsp).expiresAt).toBe('2026-12-25T09:00:00Z'),
+  },
+  {
+    name: 'a failing tool fails the environment with a warning that names it',
+    req: () =>
+      withCertManager(
+        observedResource('Release', {
           ready: false,
           syncedError: 'chart "cert-manager" version "v9" not found',
         }),
-      }),
+      ),
     expect: (rsp) => {
       expect(status(rsp).phase).toBe('Failed');
       expect(status(rsp).tools).toContainEqual(
@@ -635,7 +980,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a namespaced (Crossplane v2) XR gets namespaced managed resources and a kubeconfig Secret beside it',
+    name: 'a namespaced (Crossplane v2) XR gets namespaced managed resources, a kubeconfig Secret beside it, and reads workloads through its own provider config',
     req: () =>
       request(
         {
@@ -647,7 +992,7 @@ const cases: Case[] = [
           kind: 'Environment',
         },
         catalog,
-        upCluster(),
+        { ...upCluster(), [toolKey('cert-manager')]: ready() },
       ),
     expect: (rsp) => {
       for (const [key, { resource }] of Object.entries(rsp.desired!.resources)) {
@@ -686,6 +1031,17 @@ const cases: Case[] = [
       });
       expect(status(rsp).cluster).toMatchObject({
         kubeconfigSecretRef: { name: secret, key: 'kubeconfig' },
+      });
+      expect(composed(rsp, readinessKey('cert-manager', 0))).toMatchObject({
+        apiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
+        kind: 'Object',
+        spec: {
+          managementPolicies: ['Observe'],
+          providerConfigRef: {
+            kind: 'ProviderConfig',
+            name: nameOf(composed(rsp, KUBERNETES_PROVIDER_CONFIG_KEY)),
+          },
+        },
       });
     },
   },
@@ -733,6 +1089,10 @@ const badCatalog = (name: string, edit: Parameters<typeof catalogWith>[0], messa
   req: () => request(xEnvironment({}), catalogWith(edit)),
   message,
 });
+
+/** A catalogue whose first tool lists `check` as its one readiness check. */
+const badReadiness = (name: string, check: Obj, message: string) =>
+  badCatalog(name, ({ tools }) => (tools[0]!.readiness = [check]), message);
 
 /** Bad input: each must be Fatal, name the field, and leave the desired state as it came. */
 const badInput: { name: string; req: () => RunFunctionRequest; message: string | RegExp }[] = [
@@ -902,6 +1262,79 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string |
     'spec.ttl: 34 characters; at most 32',
   ),
   badClaim(
+    'a ttl over the catalogue maximum',
+    { ttl: '30d1s' },
+    'spec.ttl: "30d1s" is more than this platform allows (maxTTL 30d)',
+  ),
+  badCatalog(
+    'a catalogue default ttl over its maximum',
+    ({ root }) => (root.environments = { defaultTTL: '8d', maxTTL: '7d' }),
+    'input.environments.defaultTTL: "8d" is more than maxTTL 7d',
+  ),
+  badCatalog(
+    'a catalogue maximum ttl past the limit',
+    ({ root }) => (root.environments = { maxTTL: '366d' }),
+    'input.environments.maxTTL: "366d" is longer than 365d',
+  ),
+  badCatalog(
+    'a catalogue default ttl that is not a duration',
+    ({ root }) => (root.environments = { defaultTTL: 'a day' }),
+    'input.environments.defaultTTL: "a day" is not a duration such as "8h" or "1d12h"',
+  ),
+  badCatalog(
+    'a waitTimeout in days, which provider-helm cannot read',
+    ({ root }) => (root.toolDefaults = { waitTimeout: '1d' }),
+    'input.toolDefaults.waitTimeout: "1d" is not a duration such as "90s", "5m" or "1h30m"',
+  ),
+  badCatalog(
+    'a waitTimeout of no time',
+    ({ tools }) => (tools[0]!.waitTimeout = '0m0s'),
+    'input.tools[0].waitTimeout: "0m0s" is no time at all',
+  ),
+  badCatalog(
+    'a waitTimeout past the limit',
+    ({ tools }) => (tools[0]!.waitTimeout = '1h1s'),
+    'input.tools[0].waitTimeout: "1h1s" is longer than 3600s',
+  ),
+  badReadiness(
+    'a readiness check of a kind the function cannot read',
+    { apiVersion: 'v1', kind: 'Pod', name: 'x' },
+    'input.tools[0].readiness[0].kind: "Pod" is not a workload whose readiness the function reads (known: Deployment, StatefulSet, DaemonSet, Job)',
+  ),
+  badReadiness(
+    'a readiness check whose kind is an Object method',
+    { apiVersion: 'apps/v1', kind: 'constructor', name: 'x' },
+    'input.tools[0].readiness[0].kind: "constructor" is not a workload whose readiness the function reads (known: Deployment, StatefulSet, DaemonSet, Job)',
+  ),
+  badReadiness(
+    'a readiness check at the wrong API version',
+    { apiVersion: 'apps/v1', kind: 'Job', name: 'x' },
+    'input.tools[0].readiness[0].apiVersion: must be batch/v1 for a Job, got the string "apps/v1"',
+  ),
+  badReadiness(
+    'a readiness check whose name is not an object name',
+    { apiVersion: 'apps/v1', kind: 'Deployment', name: 'Web_Hook' },
+    'input.tools[0].readiness[0].name: "Web_Hook" is not a DNS-1123 subdomain',
+  ),
+  badCatalog(
+    'a readiness check in a namespace that is not one',
+    ({ tools }) =>
+      (tools[0]!.readiness = [
+        { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'a.b', name: 'x' },
+      ]),
+    'input.tools[0].readiness[0].namespace: "a.b" is not a namespace name',
+  ),
+  badCatalog(
+    'more readiness checks than the input CRD allows',
+    ({ tools }) =>
+      (tools[0]!.readiness = Array.from({ length: 17 }, (_, i) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: `d${i}`,
+      }))),
+    'input.tools[0].readiness: 17 checks; at most 16',
+  ),
+  badClaim(
     'a creation time that is not RFC 3339',
     { ttl: '1h' },
     'metadata.creationTimestamp: "yesterday" is not an RFC 3339 time',
@@ -1066,7 +1499,10 @@ describe('RunFunction', () => {
       dropped.some(
         (tool) =>
           // A Usage on any dependency starts as the one on the dependency named ''.
-          key === toolKey(tool) || key === usageKey(tool) || key.startsWith(usageKey(tool, '')),
+          key === toolKey(tool) ||
+          key === usageKey(tool) ||
+          key.startsWith(usageKey(tool, '')) ||
+          checkKeys(tool).includes(key),
       );
     for (const key of Object.keys(request.observed!.resources)) {
       if (!droppedKey(key)) expect(Object.keys(rsp.desired!.resources), key).toContain(key);
@@ -1077,6 +1513,16 @@ describe('RunFunction', () => {
       return `${String(resource!.apiVersion)}/${String(resource!.kind)}/${nameOf(resource!)}`;
     });
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('moves the expiry when spec.ttl is edited: creation time plus the ttl, on every call', async () => {
+    const expiry = async (spec: Obj) =>
+      status(await runFunction(request(xEnvironment(spec), catalog))).expiresAt;
+    expect(await expiry({ ttl: '8h' })).toBe('2026-11-25T17:00:00Z');
+    expect(await expiry({ ttl: '2d' })).toBe('2026-11-27T09:00:00Z');
+    expect(await expiry({ ttl: '1h' })).toBe('2026-11-25T10:00:00Z');
+    // Dropped: the catalogue's default again.
+    expect(await expiry({})).toBe('2026-11-26T09:00:00Z');
   });
 
   it.each(badInput)(

@@ -4,6 +4,7 @@
  * and provider CRDs. What the function renders is validated in test/examples.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PHASES, TOOL_PHASES } from '../common/contract.js';
 import { limits } from '../function/limits.js';
 import { allValid, validate } from './support/crank.js';
 import { CRD_DIRS } from './support/crds.js';
@@ -27,6 +28,7 @@ function errorsByName(output: string): Map<string, string[]> {
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;
   items?: SchemaNode;
+  enum?: string[];
   maxItems?: number;
   maxLength?: number;
   maxProperties?: number;
@@ -143,19 +145,57 @@ describe('the catalogue', () => {
     catalog = await shippedCatalog();
   });
 
-  it('fits the input CRD, and the CRD rejects a chart without a repository', async () => {
-    const broken = {
-      ...catalog,
-      metadata: { name: 'broken' },
-      tools: [{ name: 'x', namespace: 'x', chart: { name: 'x', version: '1.0.0' } }],
-    };
+  it('fits the input CRD, and the CRD rejects what the function would', async () => {
+    const tool = { name: 'x', namespace: 'x', chart: { repository: 'r', name: 'x', version: '1' } };
+    const broken: [string, Obj, string][] = [
+      [
+        'a chart without a repository',
+        { tools: [{ ...tool, chart: { name: 'x', version: '1.0.0' } }] },
+        'tools[0].chart.repository',
+      ],
+      [
+        'a waitTimeout in days',
+        { toolDefaults: { waitTimeout: '1d' } },
+        'toolDefaults.waitTimeout',
+      ],
+      [
+        'a waitTimeout of no time',
+        { tools: [{ ...tool, waitTimeout: '0m' }] },
+        'tools[0].waitTimeout',
+      ],
+      [
+        'a waitTimeout over an hour',
+        { tools: [{ ...tool, waitTimeout: '61m' }] },
+        'tools[0].waitTimeout',
+      ],
+      ['a maxTTL over 365d', { environments: { maxTTL: '366d' } }, 'environments.maxTTL'],
+      [
+        'a Job at apps/v1',
+        { tools: [{ ...tool, readiness: [{ apiVersion: 'apps/v1', kind: 'Job', name: 'x' }] }] },
+        'tools[0].readiness[0]',
+      ],
+      [
+        'a Pod',
+        { tools: [{ ...tool, readiness: [{ apiVersion: 'v1', kind: 'Pod', name: 'x' }] }] },
+        'tools[0].readiness[0].kind',
+      ],
+    ];
     const { stdout } = await validate(
       [INPUT_CRD],
-      [{ ...catalog, metadata: { name: 'shipped' } }, broken],
+      [
+        { ...catalog, metadata: { name: 'shipped' } },
+        ...broken.map(([, edit], i) => ({
+          ...catalog,
+          ...edit,
+          metadata: { name: `broken-${i}` },
+        })),
+      ],
     );
     const errors = errorsByName(stdout);
     expect(errors.get('shipped')).toBeUndefined();
-    expect(errors.get('broken')?.join('\n')).toContain('tools[0].chart.repository');
+    broken.forEach(([what, , path], i) => {
+      expect(errors.get(`broken-${i}`)?.join('\n'), what).toContain(path);
+    });
   });
 
   it('declares the limits the function enforces, as the XRD does', async () => {
@@ -172,6 +212,22 @@ describe('the catalogue', () => {
       expect(allowedValues.items!.maxLength).toBe(limits.allowedValueLength);
     }
     expect(vcluster.kubernetesVersions!.maxProperties).toBe(limits.kubernetesVersions);
+    expect(tool.readiness!.maxItems).toBe(limits.readinessChecks);
+    expect(tool.readiness!.items!.properties!.name!.maxLength).toBe(limits.objectNameLength);
+    const celRule = (node: SchemaNode) =>
+      (node['x-kubernetes-validations'] as { rule: string }[])[0]!.rule;
+    const catalogue = root.properties!;
+    for (const waitTimeout of [
+      tool.waitTimeout!,
+      catalogue.toolDefaults!.properties!.waitTimeout!,
+    ]) {
+      expect(waitTimeout.maxLength).toBe(limits.ttlLength);
+      expect(celRule(waitTimeout)).toContain(`<= ${limits.waitTimeoutSeconds}`);
+    }
+    for (const ttl of Object.values(catalogue.environments!.properties!)) {
+      expect(ttl.maxLength).toBe(limits.ttlLength);
+      expect(celRule(ttl)).toContain(`<= ${limits.ttlDays * 86_400}`);
+    }
 
     const [xrd] = await readYamlDocuments(XRDS[0]!);
     const spec = openApiSchema(xrd!).properties!.spec!.properties!;
@@ -182,6 +238,13 @@ describe('the catalogue', () => {
     // The ttl's CEL rule caps the total at the same number of days, in seconds.
     const [rule] = spec.ttl!['x-kubernetes-validations'] as { rule: string }[];
     expect(rule!.rule).toContain(`<= ${limits.ttlDays * 86_400}`);
+  });
+
+  it("offers, in the XRD's status, the phases the function writes", async () => {
+    const [xrd] = await readYamlDocuments(XRDS[0]!);
+    const status = openApiSchema(xrd!).properties!.status!.properties!;
+    expect(status.phase!.enum).toEqual([...PHASES]);
+    expect(status.tools!.items!.properties!.phase!.enum).toEqual([...TOOL_PHASES]);
   });
 
   it('and the schema are the same in the Crossplane v2 variant', async () => {

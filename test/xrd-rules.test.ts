@@ -5,9 +5,8 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../function/limits.js';
-import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js';
-import { compositeCrd } from './support/crossplane-standin.js';
-import { readYamlDocuments } from './support/manifests.js';
+import { startControlPlaneWithXrds } from './controlplane/composite-crds.js';
+import type { ControlPlane } from './controlplane/controlplane.js';
 
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
 let cp: ControlPlane;
@@ -15,13 +14,12 @@ let custom: CustomObjectsApi;
 let created = 0;
 
 beforeAll(async () => {
-  cp = await startControlPlane();
+  // The XR's CRD as Crossplane makes it from the XRD, with the XRD's rule.
+  cp = await startControlPlaneWithXrds();
   const kc = new KubeConfig();
   kc.loadFromFile(cp.adminKubeconfig);
   custom = kc.makeApiClient(CustomObjectsApi);
-  const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
-  await cp.applyCrd(compositeCrd(xrd!));
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await cp?.stop();

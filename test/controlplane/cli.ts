@@ -1,68 +1,77 @@
 /**
- * npm run cluster:up / cluster:down: the test control plane for a developer to poke at with
- * kubectl. `up` leaves etcd and kube-apiserver running and prints the kubeconfig path; `down`
- * stops them. The CRDs the tests use are installed: XEnvironment's, and the real ones of both
- * providers and of Crossplane's Usages. `up crossplane` (npm run cluster:up:crossplane) starts the
- * real stack of stack.ts instead, with the function package installed and running.
+ * npm run cluster:up / cluster:down: the e2e's stack (stack.ts) for a developer to poke at with
+ * kubectl: Crossplane core with the product installed from its packages, the providers and the
+ * function running, the chart repository, the environment's API server; plus the e2e's test
+ * Compositions (the shipped ones with a catalogue of the local charts) and an example claim that
+ * selects one. `up` leaves every process running and prints how to use it; `down` stops them.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readYamlDocuments } from '../support/manifests.js';
-import { compositeCrd } from '../support/crossplane-standin.js';
-import { composedResourceCrds } from '../support/crds.js';
-import { startControlPlane, terminate } from './controlplane.js';
-import { installFunctionPackage, startStack } from './stack.js';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { offerTestCatalogue } from '../support/test-charts.js';
+import { terminate } from './controlplane.js';
+import { E2E_CROSSPLANE_ARGS, startStack } from './stack.js';
 
 const STATE = '.tools/cluster/state.json';
 
-async function alreadyUp(): Promise<boolean> {
-  if (!existsSync(STATE)) return false;
-  const { kubeconfig } = JSON.parse(await readFile(STATE, 'utf8')) as { kubeconfig: string };
-  console.log(`already up: export KUBECONFIG=${kubeconfig}`);
-  return true;
-}
-
 /** What `down` needs: the processes to stop and the folders to remove. */
-async function saveState(state: { pids: number[]; dirs: string[]; kubeconfig: string }) {
-  await mkdir('.tools/cluster', { recursive: true });
-  await writeFile(STATE, JSON.stringify(state));
+interface State {
+  pids: number[];
+  dirs: string[];
+  kubeconfig: string;
 }
 
 async function up(): Promise<void> {
-  if (await alreadyUp()) return;
-  const cp = await startControlPlane({
-    detached: true,
-    log: (line) => console.log(`cluster: ${line}`),
-  });
-  const [xrd] = await readYamlDocuments('apis/xenvironment/definition.yaml');
-  for (const crd of [compositeCrd(xrd!), ...(await composedResourceCrds())]) await cp.applyCrd(crd);
-  await saveState({ pids: cp.pids, dirs: [cp.dir], kubeconfig: cp.adminKubeconfig });
-  console.log(`cluster: up at ${cp.server}; logs in ${cp.dir}`);
-  console.log(`export KUBECONFIG=${cp.adminKubeconfig}`);
-}
-
-async function upCrossplane(): Promise<void> {
-  if (await alreadyUp()) return;
+  if (existsSync(STATE)) {
+    const { kubeconfig } = JSON.parse(await readFile(STATE, 'utf8')) as State;
+    console.log(`cluster: already up: export KUBECONFIG=${kubeconfig}`);
+    return;
+  }
   const stack = await startStack({
     detached: true,
     log: (line) => console.log(`cluster: ${line}`),
+    crossplaneArgs: E2E_CROSSPLANE_ARGS,
   });
   try {
-    await installFunctionPackage(stack);
+    await offerTestCatalogue(stack);
+    await stack.kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
   } catch (error) {
-    await stack.stop();
+    await stack.stop({ keepLogs: true });
     throw error;
   }
-  await saveState({
+  const claim = join(stack.dir, 'claim.yaml');
+  await writeFile(
+    claim,
+    stringify({
+      apiVersion: 'platform.xenvironment.io/v1alpha1',
+      kind: 'Environment',
+      metadata: { name: 'dev', namespace: 'team-a' },
+      spec: {
+        compositionRef: { name: 'xenvironments.platform.xenvironment.io-test' },
+        tools: [{ name: 'widgets-crd' }, { name: 'settings' }, { name: 'web' }],
+        writeConnectionSecretToRef: { name: 'dev-kubeconfig' },
+      },
+    }),
+  );
+  const state: State = {
     pids: stack.processes().map(({ pid }) => pid),
     dirs: [stack.dir, stack.host.dir, stack.environment.dir],
     kubeconfig: stack.host.adminKubeconfig,
-  });
-  console.log(`cluster: Crossplane at ${stack.host.server}; logs in ${stack.dir}`);
-  console.log(`cluster: environment API server kubeconfig: ${stack.environment.adminKubeconfig}`);
-  console.log(`cluster: charts in ${stack.charts.dir} served at ${stack.charts.url}`);
-  console.log(`cluster: packages at ${stack.registry.host}`);
-  console.log(`export KUBECONFIG=${stack.host.adminKubeconfig}`);
+  };
+  await mkdir('.tools/cluster', { recursive: true });
+  await writeFile(STATE, JSON.stringify(state));
+  console.log(`
+cluster: up. Crossplane at ${stack.host.server}, logs in ${stack.dir}
+  export KUBECONFIG=${stack.host.adminKubeconfig}
+  kubectl get configurations,providers,functions          # installed from ${stack.registry.host}
+  kubectl apply -f ${claim}   # tools widgets-crd, settings, web
+  kubectl get environment -n team-a dev -w
+  kubectl get objects.kubernetes.crossplane.io,releases.helm.crossplane.io,usages.apiextensions.crossplane.io
+  KUBECONFIG=${stack.environment.adminKubeconfig} kubectl get configmaps,deployments -A
+                                                          # the environment's cluster
+  npm run cluster:down
+Charts are served from ${stack.charts.dir} at ${stack.charts.url}; no pod ever runs (no kubelet).`);
 }
 
 async function down(): Promise<void> {
@@ -70,25 +79,19 @@ async function down(): Promise<void> {
     console.log('cluster: not running');
     return;
   }
-  const { pids, dir, dirs } = JSON.parse(await readFile(STATE, 'utf8')) as {
-    pids: number[];
-    dir?: string; // state written before `dirs`
-    dirs?: string[];
-  };
+  const { pids, dirs } = JSON.parse(await readFile(STATE, 'utf8')) as State;
   await terminate(pids);
-  for (const path of dirs ?? [dir!]) await rm(path, { recursive: true, force: true });
+  for (const path of dirs) await rm(path, { recursive: true, force: true });
   await rm(STATE);
   console.log('cluster: down');
 }
 
-const [command, variant] = process.argv.slice(2);
+const [command] = process.argv.slice(2);
 (command === 'up'
-  ? variant === 'crossplane'
-    ? upCrossplane()
-    : up()
+  ? up()
   : command === 'down'
     ? down()
-    : Promise.reject(new Error('usage: cli.ts up [crossplane] | down'))
+    : Promise.reject(new Error('usage: cli.ts up | down'))
 ).catch((error: unknown) => {
   console.error(`cluster: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

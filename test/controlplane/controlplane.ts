@@ -149,6 +149,8 @@ export interface StartOptions {
   /** Keep the processes when this Node process exits (cluster:up). */
   detached?: boolean;
   log?: (line: string) => void;
+  /** More kube-apiserver flags. */
+  args?: string[];
 }
 
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
@@ -235,6 +237,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     'ServiceAccount',
     '--enable-priority-and-fairness=false',
     '--profiling=false',
+    ...(options.args ?? []),
   ]);
 
   const stop = async () => {

@@ -38,7 +38,8 @@ function tlsSecret(name: string, pair: KeyPair, ca: string): Obj {
   };
 }
 
-async function writeCertsDir(dir: string, pair: KeyPair, ca: string): Promise<string> {
+/** Writes a certificate as a pod would mount it: tls.crt, tls.key and the CA as ca.crt. */
+export async function writeCertificateDir(dir: string, pair: KeyPair, ca: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'tls.crt'), pair.cert);
   await writeFile(join(dir, 'tls.key'), pair.key, { mode: 0o600 });
@@ -48,30 +49,13 @@ async function writeCertsDir(dir: string, pair: KeyPair, ca: string): Promise<st
 
 /**
  * Applies every CRD in a folder (as raw JSON: see ControlPlane.applyCrd) and waits for them to be
- * served. A conversion webhook, which a package names by Service path only, is pointed at
- * `webhook.url` + that path with `webhook.caBundle`, as Crossplane's package manager would point
- * it at the provider's Service.
+ * served.
  */
-export async function applyCrdDir(
-  cp: ControlPlane,
-  kube: Kube,
-  dir: string,
-  webhook?: { url: string; caBundle: string },
-): Promise<void> {
+async function applyCrdDir(cp: ControlPlane, kube: Kube, dir: string): Promise<void> {
   const names: string[] = [];
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
     for (const doc of await readYamlDocuments(join(dir, file))) {
       if (doc.kind !== 'CustomResourceDefinition') continue;
-      const conversion = (doc.spec as { conversion?: { strategy: string; webhook: Obj } })
-        .conversion;
-      if (conversion?.strategy === 'Webhook') {
-        if (!webhook) throw new Error(`${file}: a conversion webhook, but none to point it at`);
-        const config = conversion.webhook.clientConfig as { service: { path: string } };
-        conversion.webhook.clientConfig = {
-          url: `${webhook.url}${config.service.path}`,
-          caBundle: b64(webhook.caBundle),
-        };
-      }
       await cp.applyCrd(doc);
       names.push((doc.metadata as { name: string }).name);
     }
@@ -92,9 +76,13 @@ export async function startCrossplane(
   cp: ControlPlane,
   kube: Kube,
   dir: string,
-  options: LaunchOptions & { args?: string[] } = {},
+  options: LaunchOptions & {
+    args?: string[];
+    /** Register the Usage webhook (default); not for a core that is stopped again soon. */
+    usageWebhook?: boolean;
+  } = {},
 ): Promise<Crossplane> {
-  const { args = [], ...launchOptions } = options;
+  const { args = [], usageWebhook = true, ...launchOptions } = options;
   const crossplane = binaryPath('crossplane');
   const env = {
     ...process.env,
@@ -128,17 +116,18 @@ export async function startCrossplane(
   });
   await kube.apply(tlsSecret(SERVER_SECRET, webhookCert, ca.pair.cert));
   await kube.apply(tlsSecret(CLIENT_SECRET, clientCert, ca.pair.cert));
-  const serverCerts = await writeCertsDir(join(dir, 'tls/server'), webhookCert, ca.pair.cert);
-  const clientCerts = await writeCertsDir(join(dir, 'tls/client'), clientCert, ca.pair.cert);
+  const serverCerts = await writeCertificateDir(join(dir, 'tls/server'), webhookCert, ca.pair.cert);
+  const clientCerts = await writeCertificateDir(join(dir, 'tls/client'), clientCert, ca.pair.cert);
 
   // init applies the CRDs but does not wait for them to be served before using them (in a pod,
   // it would be restarted): apply them first.
-  const crds = await crdDir('crossplane');
+  const crds = crdDir('crossplane');
   await applyCrdDir(cp, kube, crds);
-  // init: core CRDs, the package lock, default DeploymentRuntimeConfig and activation policy. Its
+  // init: core CRDs, the package lock, default DeploymentRuntimeConfig, and the default managed
+  // resource activation policy with the chart's default (`*`: every provider's MRDs active). Its
   // webhook step would register the webhook by Service, which no kube-proxy routes here: we
   // register it by URL below instead. The TLS Secrets exist, so init keeps them.
-  const init = launch(dir, 'crossplane-init', crossplane, ['core', 'init'], {
+  const init = launch(dir, 'crossplane-init', crossplane, ['core', 'init', '--activation=*'], {
     env: {
       ...env,
       CRDS_PATH: crds,
@@ -187,8 +176,9 @@ export async function startCrossplane(
     timeoutMs: 90_000,
   });
 
+  if (!usageWebhook) return { process: core, webhookPort };
   // The Usage webhook refuses to delete objects in use; registered by URL with the CA above.
-  const webhookDir = await crdDir('crossplaneWebhooks');
+  const webhookDir = crdDir('crossplaneWebhooks');
   for (const doc of await readYamlDocuments(join(webhookDir, 'usage.yaml'))) {
     const webhooks = doc.webhooks as { clientConfig: Obj }[];
     for (const webhook of webhooks) {

@@ -1,25 +1,33 @@
 /**
- * provider-helm and provider-kubernetes as processes: controller managers that run out of cluster
- * with a kubeconfig, their real CRDs applied first, and `default` provider configs for the host
- * cluster (credentials: a kubeconfig Secret; InjectedIdentity needs an in-cluster service account).
+ * provider-helm and provider-kubernetes as processes, for the Provider packages Crossplane
+ * installed (it resolved them as the Configuration's dependencies, and installed their CRDs): the
+ * External runtime's part (package-runtime.ts) for each, then `default` provider configs for the
+ * host cluster (credentials: a kubeconfig Secret; InjectedIdentity needs an in-cluster service
+ * account).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authority, leaf } from '../support/certificates.js';
 import type { Kube } from '../support/kube.js';
 import type { ControlPlane } from './controlplane.js';
 import { freePort } from '../support/net.js';
-import { applyCrdDir, CROSSPLANE_NAMESPACE } from './crossplane.js';
+import { CROSSPLANE_NAMESPACE, writeCertificateDir } from './crossplane.js';
+import {
+  activeRevision,
+  exposeWebhook,
+  issueServerCertificate,
+  reportRuntime,
+} from './package-runtime.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
-import { binaryPath, crdDir } from './tools.js';
+import { binaryPath } from './tools.js';
 
 /** The Secret the host provider configs read: the admin kubeconfig of the host API server. */
 export const HOST_KUBECONFIG_SECRET = { name: 'host-kubeconfig', key: 'kubeconfig' };
 export const HOST_PROVIDER_CONFIG = 'default';
 
-const PROVIDERS = {
+export const PROVIDERS = {
   providerHelm: {
-    name: 'provider-helm',
+    // What Crossplane names a Provider it installs as a dependency: the repository path.
+    package: 'crossplane-contrib-provider-helm',
     // Legacy (cluster-scoped) MRs use a ProviderConfig, namespaced (.m.) ones a ClusterProviderConfig.
     configs: [
       ['helm.crossplane.io/v1beta1', 'ProviderConfig'],
@@ -27,7 +35,7 @@ const PROVIDERS = {
     ],
   },
   providerKubernetes: {
-    name: 'provider-kubernetes',
+    package: 'crossplane-contrib-provider-kubernetes',
     configs: [
       ['kubernetes.crossplane.io/v1alpha1', 'ProviderConfig'],
       ['kubernetes.m.crossplane.io/v1alpha1', 'ClusterProviderConfig'],
@@ -37,27 +45,28 @@ const PROVIDERS = {
 
 export type ProviderName = keyof typeof PROVIDERS;
 
-export async function startProvider(
+/** Runs the provider for its active ProviderRevision, as the External runtime. */
+export async function runProvider(
   which: ProviderName,
   cp: ControlPlane,
   kube: Kube,
   dir: string,
   options: LaunchOptions = {},
 ): Promise<Process> {
-  const { name, configs } = PROVIDERS[which];
+  const name = PROVIDERS[which].package;
+  const revision = await activeRevision(kube, 'Provider', name);
   const [health, metrics, webhook] = [await freePort(), await freePort(), await freePort()];
-  // The provider's webhook server (provider-kubernetes converts Object versions) on loopback, with
-  // a certificate from a CA of its own that the API server is given for its CRDs.
-  const ca = authority(`${name}-ca`);
-  const serving = leaf(name, ca.issuer, true);
-  const certs = join(dir, `${name}-tls`);
-  await mkdir(certs, { recursive: true });
-  await writeFile(join(certs, 'tls.crt'), serving.cert);
-  await writeFile(join(certs, 'tls.key'), serving.key, { mode: 0o600 });
-  await applyCrdDir(cp, kube, await crdDir(which), {
-    url: `https://127.0.0.1:${webhook}`,
-    caBundle: ca.pair.cert,
-  });
+  const dnsNames = await exposeWebhook(kube, name, webhook);
+  const { secretName, pair, ca } = await issueServerCertificate(kube, revision, name, dnsNames);
+  const certs = await writeCertificateDir(join(dir, `${name}-tls`), pair, ca);
+  // Crossplane installs the provider's CRDs once it knows the webhook certificate.
+  await reportRuntime(
+    kube,
+    'Provider',
+    revision.metadata!.name!,
+    { tlsServerSecretName: secretName },
+    false,
+  );
   const provider = launch(
     dir,
     name,
@@ -78,30 +87,45 @@ export async function startProvider(
   await waitFor(`${name} readyz`, () => answers200(`http://127.0.0.1:${health}/readyz`), {
     watch: [provider],
   });
+  await reportRuntime(
+    kube,
+    'Provider',
+    revision.metadata!.name!,
+    { tlsServerSecretName: secretName },
+    true,
+  );
+  return provider;
+}
 
+/** The `default` provider configs of the host cluster, once their CRDs are served. */
+export async function hostProviderConfigs(cp: ControlPlane, kube: Kube): Promise<void> {
   await kube.apply({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: HOST_KUBECONFIG_SECRET.name, namespace: CROSSPLANE_NAMESPACE },
     stringData: { [HOST_KUBECONFIG_SECRET.key]: await readFile(cp.adminKubeconfig, 'utf8') },
   });
-  for (const [apiVersion, kind] of configs) {
-    // New CRDs answer 404 or 429 until served.
-    await waitFor(`${kind} ${apiVersion} served`, () =>
-      kube
-        .apply({
-          apiVersion,
-          kind,
-          metadata: { name: HOST_PROVIDER_CONFIG },
-          spec: {
-            credentials: {
-              source: 'Secret',
-              secretRef: { ...HOST_KUBECONFIG_SECRET, namespace: CROSSPLANE_NAMESPACE },
-            },
-          },
-        })
-        .then(() => true),
-    );
+  for (const { configs } of Object.values(PROVIDERS)) {
+    for (const [apiVersion, kind] of configs) {
+      // New CRDs answer 404 or 429 until served.
+      await waitFor(
+        `${kind} ${apiVersion} served`,
+        () =>
+          kube
+            .apply({
+              apiVersion,
+              kind,
+              metadata: { name: HOST_PROVIDER_CONFIG },
+              spec: {
+                credentials: {
+                  source: 'Secret',
+                  secretRef: { ...HOST_KUBECONFIG_SECRET, namespace: CROSSPLANE_NAMESPACE },
+                },
+              },
+            })
+            .then(() => true),
+        { timeoutMs: 120_000 },
+      );
+    }
   }
-  return provider;
 }

@@ -1,8 +1,8 @@
 /**
- * Where the real stack's binaries and CRDs come from: the one place to repoint. Each is looked up
- * first where test/tools/install.sh pins it in `.tools/`, then where the warm-up build left it in
- * /tmp/warm (temporary, until the install script pins everything). CRD folders missing from
- * `.tools/crds/` come from the Go module cache (`go mod download`, offline once cached).
+ * Where the real stack's binaries, CRDs and provider packages come from: the one place to repoint.
+ * Binaries and CRDs only from `.tools/`, where test/tools/install.sh pins them; the providers'
+ * package folders (crossplane.yaml and CRDs, what their packages are built from) from their Go
+ * modules, which install.sh has downloaded already (`go mod download`, offline once cached).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -18,96 +18,64 @@ export const VERSIONS = {
 } as const;
 
 const PINNED = resolve('.tools');
-const WARM = '/tmp/warm';
 
-/** Candidate paths per binary, the pinned one first. */
 const BINARIES = {
-  crossplane: [join(PINNED, 'bin/crossplane'), `${WARM}/bin/crossplane`],
-  crank: [join(PINNED, 'bin/crank'), `${WARM}/bin/crank`],
-  registry: [join(PINNED, 'bin/registry'), `${WARM}/bin/registry`],
-  crane: [join(PINNED, 'bin/crane'), `${WARM}/bin/crane`],
-  kubeControllerManager: [
-    join(PINNED, 'bin/kube-controller-manager'),
-    `${WARM}/bin/kube-controller-manager`,
-  ],
-  providerHelm: [
-    join(PINNED, 'bin/provider-helm'),
-    join(PINNED, 'bin/provider-helm/provider'),
-    `${WARM}/helm/provider`,
-  ],
-  providerKubernetes: [
-    join(PINNED, 'bin/provider-kubernetes'),
-    join(PINNED, 'bin/provider-kubernetes/provider'),
-    `${WARM}/k8s/provider`,
-  ],
+  crossplane: 'crossplane',
+  crank: 'crank',
+  registry: 'registry',
+  crane: 'crane',
+  kubeControllerManager: 'kube-controller-manager',
+  providerHelm: 'provider-helm',
+  providerKubernetes: 'provider-kubernetes',
 } as const;
 
 export type Binary = keyof typeof BINARIES;
 
 export function binaryPath(name: Binary): string {
-  const found = BINARIES[name].find((path) => existsSync(path) && statSync(path).isFile());
-  if (!found) {
-    throw new Error(`${name} not found in ${BINARIES[name].join(' or ')}: run npm run tools`);
+  const path = join(PINNED, 'bin', BINARIES[name]);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new Error(`${path} is missing: run npm run tools (npm test does)`);
   }
-  return found;
+  return path;
 }
 
-/** Manifest folders: the pinned copy under `.tools/`, or the Go module and its subfolder. */
 const CRDS = {
-  crossplane: {
-    pinned: 'crds/crossplane',
-    module: `github.com/crossplane/crossplane/v2@${VERSIONS.crossplane}`,
-    dir: 'cluster/crds',
-  },
-  crossplaneWebhooks: {
-    pinned: 'webhookconfigurations/crossplane',
-    module: `github.com/crossplane/crossplane/v2@${VERSIONS.crossplane}`,
-    dir: 'cluster/webhookconfigurations',
-  },
-  providerHelm: {
-    pinned: 'crds/provider-helm',
-    module: `github.com/crossplane-contrib/provider-helm@${VERSIONS.providerHelm}`,
-    dir: 'package/crds',
-  },
-  providerKubernetes: {
-    pinned: 'crds/provider-kubernetes',
-    module: `github.com/crossplane-contrib/provider-kubernetes@${VERSIONS.providerKubernetes}`,
-    dir: 'package/crds',
-  },
+  crossplane: 'crds/crossplane',
+  crossplaneWebhooks: 'webhookconfigurations/crossplane',
+  providerHelm: 'crds/provider-helm',
+  providerKubernetes: 'crds/provider-kubernetes',
 } as const;
 
 export type CrdSet = keyof typeof CRDS;
 
-const moduleDirs = new Map<string, Promise<string>>();
-
-/** The module's folder in the Go module cache, downloading it the first time. */
-function moduleDir(module: string): Promise<string> {
-  let dir = moduleDirs.get(module);
-  if (!dir) {
-    const shared = resolve('../shared/go-modules');
-    // As ../shared/README.md asks: the shared folder first, then the usual proxy.
-    const env = {
-      ...process.env,
-      GOFLAGS: '-mod=mod',
-      GONOSUMDB: 'github.com/crossplane,github.com/crossplane-contrib,github.com/nebius',
-      ...(existsSync(shared)
-        ? {
-            GOPROXY: `file://${shared},${process.env.GOPROXY ?? 'https://proxy.golang.org,direct'}`,
-          }
-        : {}),
-    };
-    dir = promisify(execFile)('go', ['mod', 'download', '-json', module], {
-      env,
-      cwd: tmpdir(),
-    }).then(({ stdout }) => (JSON.parse(stdout) as { Dir: string }).Dir);
-    moduleDirs.set(module, dir);
-  }
-  return dir;
+export function crdDir(set: CrdSet): string {
+  const path = join(PINNED, CRDS[set]);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm run tools (npm test does)`);
+  return path;
 }
 
-export async function crdDir(set: CrdSet): Promise<string> {
-  const { pinned, module, dir } = CRDS[set];
-  const local = join(PINNED, pinned);
-  if (existsSync(local)) return local;
-  return join(await moduleDir(module), dir);
+const PROVIDER_MODULES = {
+  providerHelm: `github.com/crossplane-contrib/provider-helm@${VERSIONS.providerHelm}`,
+  providerKubernetes: `github.com/crossplane-contrib/provider-kubernetes@${VERSIONS.providerKubernetes}`,
+} as const;
+
+/** A provider's `package/` folder in its Go module, as its own release builds its package. */
+export async function providerPackageDir(which: keyof typeof PROVIDER_MODULES): Promise<string> {
+  const shared = resolve('../shared/go-modules');
+  // As test/tools/lib.sh sets it up: the shared module folder first, then the usual proxy.
+  const env = {
+    ...process.env,
+    GOFLAGS: '-mod=mod',
+    GONOSUMDB: 'github.com/crossplane,github.com/crossplane-contrib,github.com/nebius',
+    GOTOOLCHAIN: 'local',
+    ...(existsSync(shared)
+      ? { GOPROXY: `file://${shared},${process.env.GOPROXY ?? 'https://proxy.golang.org,direct'}` }
+      : {}),
+  };
+  const { stdout } = await promisify(execFile)(
+    'go',
+    ['mod', 'download', '-json', PROVIDER_MODULES[which]],
+    { env, cwd: tmpdir() },
+  );
+  return join((JSON.parse(stdout) as { Dir: string }).Dir, 'package');
 }

@@ -66,6 +66,8 @@ export function leaf(
   issuer: { name: string; key: forge.pki.rsa.PrivateKey },
   server: boolean,
   organization?: string,
+  /** More DNS names a server certificate is for, such as a Service's. */
+  dnsNames: string[] = [],
 ): KeyPair {
   const key = rsaKey();
   const subject = { commonName: name, ...(organization ? { organization } : {}) };
@@ -80,6 +82,7 @@ export function leaf(
             altNames: [
               { type: 7, ip: '127.0.0.1' },
               { type: 2, value: 'localhost' },
+              ...dnsNames.map((value) => ({ type: 2, value })),
             ],
           },
         ]

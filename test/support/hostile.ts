@@ -19,7 +19,9 @@ import {
   HOST_NAMESPACE_KEY,
   KUBERNETES_PROVIDER_CONFIG_KEY,
   PHASES,
+  TOOL_PHASES,
   prerequisiteUsageKey,
+  readinessKey,
   toolKey,
   toolOfKey,
   usageKey,
@@ -119,11 +121,50 @@ function conditions(random: Random): unknown {
   ])();
 }
 
+/** What provider-helm or provider-kubernetes write in `status.atProvider`, and worse. */
+function atProvider(random: Random): unknown {
+  const count = () => random.pick<unknown>([0, 1, 2, -1, 1.5, '1', null]);
+  const workload = () => ({
+    apiVersion: random.pick(['apps/v1', 'batch/v1', 7]),
+    kind: random.pick<unknown>(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', '__proto__']),
+    metadata: random.chance(0.8)
+      ? {
+          name: random.pick(['cert-manager', 'cert-manager-webhook', 'x']),
+          namespace: 'cert-manager',
+          generation: count(),
+        }
+      : hostileValue(random),
+    spec: random.chance(0.8) ? { replicas: count() } : hostileValue(random),
+    status: random.chance(0.8)
+      ? {
+          observedGeneration: count(),
+          replicas: count(),
+          updatedReplicas: count(),
+          availableReplicas: count(),
+          readyReplicas: count(),
+          conditions: conditions(random),
+        }
+      : hostileValue(random),
+  });
+  return random.pick<() => unknown>([
+    () => ({ manifest: workload() }),
+    () => ({ manifest: hostileValue(random) }),
+    () => ({
+      state: random.pick<unknown>(['failed', 'deployed', 7]),
+      releaseDescription: hostileValue(random),
+    }),
+    () => hostileValue(random),
+  ])();
+}
+
 function observedResource(random: Random): Observed {
   const resource: Obj = { apiVersion: 'helm.crossplane.io/v1beta1', kind: 'Release' };
   if (random.chance(0.9))
     resource.status = random.chance(0.9)
-      ? { conditions: conditions(random) }
+      ? {
+          conditions: conditions(random),
+          ...(random.chance(0.3) ? { atProvider: atProvider(random) } : {}),
+        }
       : hostileValue(random);
   if (random.chance(0.3))
     resource.metadata = { generation: random.pick<unknown>([1, 7, '7', null]) };
@@ -455,6 +496,9 @@ export function generate(random: Random, catalog: Obj): Parts {
   const catalogTools = new Map((input.tools as Obj[]).map((t) => [String(t.name), t]));
   for (const name of names) {
     keys.push(toolKey(name), usageKey(name));
+    // Its readiness Objects, and one the catalogue does not list.
+    const checks = (catalogTools.get(name)?.readiness as unknown[] | undefined) ?? [];
+    for (let n = 0; n <= checks.length; n++) keys.push(readinessKey(name, n));
     for (const dep of (catalogTools.get(name)?.dependsOn as string[] | undefined) ?? []) {
       keys.push(usageKey(name, dep));
     }
@@ -575,20 +619,22 @@ export function verdict(req: RunFunctionRequest, rsp: RunFunctionResponse): Verd
   }
   const spec = ((req.observed?.composite?.resource as Obj).spec ?? {}) as Obj;
   const requested = new Set(((spec.tools as Obj[] | undefined) ?? []).map((t) => String(t.name)));
+  const catalogTools = (req.input as Obj).tools as Obj[];
   const dependsOn = new Map(
-    ((req.input as Obj).tools as Obj[]).map((t) => [
-      String(t.name),
-      (t.dependsOn as string[]) ?? [],
-    ]),
+    catalogTools.map((t) => [String(t.name), (t.dependsOn as string[]) ?? []]),
+  );
+  const checks = new Map(
+    catalogTools.map((t) => [String(t.name), ((t.readiness as unknown[]) ?? []).length]),
   );
   for (const key of Object.keys(req.observed?.resources ?? {})) {
-    const owner = ownerOf(key, dependsOn);
+    const owner = ownerOf(key, dependsOn, checks);
     if (owner === undefined || key in desired) continue;
     if (owner === '' || requested.has(owner)) problems.push(`observed ${key} was dropped`);
   }
   const ids = new Set<string>();
   for (const [key, { resource }] of Object.entries(desired)) {
-    if (key in (req.desired?.resources ?? {}) && ownerOf(key, dependsOn) === undefined) continue;
+    if (key in (req.desired?.resources ?? {}) && ownerOf(key, dependsOn, checks) === undefined)
+      continue;
     const name = String((resource?.metadata as Obj | undefined)?.name);
     if (!DNS_LABEL.test(name))
       problems.push(`${key} is named ${name.slice(0, 80)}, not a DNS label`);
@@ -599,6 +645,14 @@ export function verdict(req: RunFunctionRequest, rsp: RunFunctionResponse): Verd
   const status = (rsp.desired?.composite?.resource?.status ?? {}) as Obj;
   if (!(PHASES as readonly unknown[]).includes(status.phase))
     problems.push(`phase ${String(status.phase)}`);
+  for (const tool of (status.tools as Obj[] | undefined) ?? []) {
+    if (!(TOOL_PHASES as readonly unknown[]).includes(tool.phase))
+      problems.push(`tool phase ${String(tool.phase)}`);
+    if (tool.ready !== (tool.phase === 'Ready'))
+      problems.push(
+        `tool ${String(tool.name)} ready ${String(tool.ready)} in phase ${String(tool.phase)}`,
+      );
+  }
   if (status.expiresAt !== undefined && !RFC3339_SECONDS.test(String(status.expiresAt))) {
     problems.push(`expiresAt ${String(status.expiresAt)} is not RFC 3339`);
   }
@@ -608,15 +662,21 @@ export function verdict(req: RunFunctionRequest, rsp: RunFunctionResponse): Verd
 /**
  * The tool an observed key of the function's belongs to ('' for the environment's own), or
  * undefined for keys that are not the function's. A Usage on a dependency the catalogue no longer
- * lists is no one's: the function rightly drops it, or it would hold the dependency forever.
+ * lists is no one's: the function rightly drops it, or it would hold the dependency forever; so is
+ * a readiness Object of a check the catalogue no longer lists.
  */
-function ownerOf(key: string, dependsOn: Map<string, string[]>): string | undefined {
+function ownerOf(
+  key: string,
+  dependsOn: Map<string, string[]>,
+  checks: Map<string, number>,
+): string | undefined {
   if (ENVIRONMENT_KEYS.includes(key)) return '';
   const tool = toolOfKey(key);
   if (tool !== undefined) return tool;
   for (const [by, deps] of dependsOn) {
     if (key === usageKey(by)) return by;
     if (deps.some((of) => key === usageKey(by, of))) return by;
+    for (let n = 0; n < (checks.get(by) ?? 0); n++) if (key === readinessKey(by, n)) return by;
   }
   return undefined;
 }

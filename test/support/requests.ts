@@ -27,6 +27,8 @@ export interface ObservedOptions {
   connectionDetails?: Record<string, Buffer>;
   /** The observed resource's spec, as Crossplane passes it back. */
   spec?: Obj;
+  /** Its `status.atProvider`: a Release's Helm state, an Object's observed manifest. */
+  atProvider?: Obj;
 }
 
 /** An observed composed resource with Crossplane-style conditions. */
@@ -52,7 +54,7 @@ export function observedResource(kind: string, options: ObservedOptions = {}) {
       apiVersion: 'helm.crossplane.io/v1beta1',
       kind,
       ...(options.spec ? { spec: options.spec } : {}),
-      status: { conditions },
+      status: { conditions, ...(options.atProvider ? { atProvider: options.atProvider } : {}) },
     },
     connectionDetails: options.connectionDetails ?? {},
     ready: Ready.READY_UNSPECIFIED,

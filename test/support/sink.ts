@@ -23,6 +23,8 @@ export class TestSink {
   failWith: number | undefined;
   /** Accept events but never answer, to play a sink that hangs after taking them. */
   hang = false;
+  /** Called on each arrival, before the answer. */
+  onReceive: ((received: Received) => void) | undefined;
 
   constructor(private readonly logFile?: string) {}
 
@@ -48,7 +50,9 @@ export class TestSink {
         const mode = String(headers['content-type']).startsWith('application/cloudevents+json')
           ? 'structured'
           : 'binary';
-        this.received.push({ event, mode, at: performance.now() });
+        const received: Received = { event, mode, at: performance.now() };
+        this.received.push(received);
+        this.onReceive?.(received);
         if (this.hang) return;
         const line = `${JSON.stringify(event.toJSON())}\n`;
         void (this.logFile ? appendFile(this.logFile, line) : Promise.resolve()).then(() =>

@@ -4,22 +4,49 @@
  * `test-vcluster` plays the vcluster chart: no virtual cluster starts (no kubelet runs), but its
  * release writes the Secret the vcluster backend reads (`vc-<release>`, key `config`), holding a
  * kubeconfig for a real second API server that the test runs as the environment's cluster. The
- * kubeconfig comes in the values of the test catalogue: not baked into the chart, because
- * provider-helm caches pulled charts by name and version in /tmp/charts, across runs. The values
+ * kubeconfig comes in the values of the test catalogue, not baked into the chart. The values
  * the function adds (the kubeconfig's wiring) are recorded in a ConfigMap.
  *
  * Tools, each a small chart: a CRD, a ConfigMap from values, and a Deployment with a custom
  * resource of that CRD, so that it installs only after the CRD tool (Helm fails on an unknown
  * kind). Their pods never start.
  */
-import type { Chart } from '../controlplane/chart-repository.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import type { Stack } from '../controlplane/stack.js';
 import { readYamlDocuments } from './manifests.js';
 
 type Obj = Record<string, unknown>;
 
 const VERSION = '1.0.0';
+const UPGRADE_VERSION = '1.1.0';
+export const WIDGET_CRD = 'widgets.test.xenvironment.io';
 
-export function vclusterChart(): Chart {
+/**
+ * provider-helm keeps a chart it pulled by name and version for good (/tmp/charts, across runs),
+ * as Helm takes a version to be immutable: so each version carries a hash of its content as
+ * build metadata (`1.0.0+1a2b3c4d`), and a chart changed here is a new version.
+ */
+function stamped(chart: Chart): Chart {
+  const hash = createHash('sha256').update(JSON.stringify(chart.files)).digest('hex');
+  return { ...chart, version: `${chart.version}+${hash.slice(0, 8)}` };
+}
+
+/** Every test chart, as served. */
+export function testCharts(): Chart[] {
+  return [vclusterChart(), ...toolCharts()].map(stamped);
+}
+
+/** The served version of a chart: of `base`, its first version by default. */
+export function chartVersion(name: string, base = VERSION): string {
+  return testCharts().find((c) => c.name === name && c.version.startsWith(`${base}+`))!.version;
+}
+
+/** The second version of `test-configmap`, for an upgrade. */
+export const UPGRADE = chartVersion('test-configmap', UPGRADE_VERSION);
+
+function vclusterChart(): Chart {
   return {
     name: 'test-vcluster',
     version: VERSION,
@@ -49,9 +76,7 @@ export function vclusterChart(): Chart {
   };
 }
 
-export const WIDGET_CRD = 'widgets.test.xenvironment.io';
-
-export function toolCharts(): Chart[] {
+function toolCharts(): Chart[] {
   return [
     {
       name: 'test-crd',
@@ -82,9 +107,9 @@ export function toolCharts(): Chart[] {
           'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: widgets-installed\ndata: {}\n',
       },
     },
-    {
+    ...[VERSION, UPGRADE_VERSION].map((version) => ({
       name: 'test-configmap',
-      version: VERSION,
+      version,
       files: {
         'values.yaml': 'greeting: hello from the catalogue\n',
         'templates/settings.yaml': [
@@ -94,10 +119,11 @@ export function toolCharts(): Chart[] {
           '  name: settings',
           'data:',
           '  greeting: {{ .Values.greeting | quote }}',
+          '  chart: {{ .Chart.Version | quote }}',
           '',
         ].join('\n'),
       },
-    },
+    })),
     {
       name: 'test-deployment',
       version: VERSION,
@@ -128,8 +154,9 @@ export function toolCharts(): Chart[] {
 }
 
 /**
- * The shipped Composition with a catalogue of the charts above, served from `repository`; the
- * cluster chart gets `kubeconfig` (the environment cluster's) as a default value.
+ * The shipped Composition with a catalogue of the charts above, served from `repository`, named
+ * `<shipped name>-test` beside the shipped one (XRs select it by compositionRef); the cluster chart
+ * gets `kubeconfig` (the environment cluster's) as a default value.
  */
 export async function testComposition(
   compositionPath: string,
@@ -139,7 +166,7 @@ export async function testComposition(
   const [composition] = (await readYamlDocuments(compositionPath)) as [Obj];
   const spec = composition.spec as { pipeline: { input: Obj }[] };
   const shipped = spec.pipeline[0]!.input;
-  const chart = (name: string) => ({ repository, name, version: VERSION });
+  const chart = (name: string) => ({ repository, name, version: chartVersion(name) });
   const cluster = structuredClone(shipped.cluster) as { vcluster: Obj };
   cluster.vcluster.chart = chart('test-vcluster');
   cluster.vcluster.values = { ...(cluster.vcluster.values as Obj), kubeconfig };
@@ -148,7 +175,12 @@ export async function testComposition(
     cluster,
     tools: [
       { name: 'widgets-crd', chart: chart('test-crd'), namespace: 'widgets' },
-      { name: 'settings', chart: chart('test-configmap'), namespace: 'settings' },
+      {
+        name: 'settings',
+        chart: chart('test-configmap'),
+        namespace: 'settings',
+        allowedValues: ['greeting'],
+      },
       {
         name: 'web',
         chart: chart('test-deployment'),
@@ -158,5 +190,19 @@ export async function testComposition(
     ],
   };
   spec.pipeline[0]!.input = input;
+  const metadata = composition.metadata as { name: string };
+  metadata.name = `${metadata.name}-test`;
   return composition;
+}
+
+/** The charts above in the stack's repository, and a test Composition beside each shipped one. */
+export async function offerTestCatalogue(stack: Stack): Promise<void> {
+  await writeCharts(stack.charts.dir, testCharts());
+  const kubeconfig = await readFile(stack.environment.adminKubeconfig, 'utf8');
+  for (const path of [
+    'apis/xenvironment/composition.yaml',
+    'apis/xenvironment-v2/composition.yaml',
+  ]) {
+    await stack.kube.apply(await testComposition(path, stack.charts.url, kubeconfig));
+  }
 }
