@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DNS_LABEL } from '../common/contract.js';
 import { durationMs } from '../common/duration.js';
-import { isObject } from '../common/objects.js';
+import { isObject, type JsonObject } from '../common/objects.js';
 import { CLUSTER_LOCAL_HOSTS, parseHostPatterns, parseSink } from '../common/sink.js';
 import { parseResourceType, type ResourceType } from './kube.js';
 import type { Mode } from './cloudevents.js';
@@ -45,6 +45,12 @@ export interface InboundConfig {
   token?: string;
   /** What a requested event creates: the claim kind, or a namespaced XR kind. */
   resource: ResourceType;
+  /**
+   * Spec fields only a creation sets: BRIDGE_INBOUND_COMPOSITION, the Composition to select (unset:
+   * the XRD's default), as `spec.compositionRef` of a claim or `spec.crossplane.compositionRef` of
+   * a namespaced XR (a resource also in BRIDGE_COMPOSITES).
+   */
+  onCreate: JsonObject;
 }
 
 /** CloudEvents extension names: lower-case letters and digits (CloudEvents 1.0). */
@@ -64,6 +70,25 @@ function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): numbe
   const ms = durationMs(text);
   if (ms === undefined) throw new Error(`${name}: ${text} is not a duration such as 1h or 90s`);
   return ms;
+}
+
+const sameType = (a: ResourceType, b: ResourceType) =>
+  a.group === b.group && a.version === b.version && a.plural === b.plural;
+
+/** Crossplane v2's namespaced XRs keep Crossplane's own fields under spec.crossplane; claims do not. */
+function selecting(composition: string, composite: boolean): JsonObject {
+  const ref = { compositionRef: { name: composition } };
+  return composite ? { crossplane: ref } : ref;
+}
+
+/** Composition names are DNS subdomains. */
+function compositionName(name: string): string {
+  if (name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+    throw new Error(
+      `BRIDGE_INBOUND_COMPOSITION: ${JSON.stringify(name)} is not a Composition name`,
+    );
+  }
+  return name;
 }
 
 function hostPort(address: string, name: string): { host: string; port: number } {
@@ -159,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
       'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
     );
   }
+  const composites = types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments');
+  const inboundResource = type(
+    'BRIDGE_INBOUND_RESOURCE',
+    env.BRIDGE_INBOUND_RESOURCE || 'platform.xenvironment.io/v1alpha1/environments',
+  );
   return {
     logLevel,
     ...(defaultSink ? { defaultSink } : {}),
@@ -167,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
     ...(env.K_CA_CERTS ? { ca: env.K_CA_CERTS } : {}),
     mode,
     source: env.BRIDGE_SOURCE || '/xenvironment-bridge',
-    composites: types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments'),
+    composites,
     composed: types('BRIDGE_COMPOSED', 'helm.crossplane.io/v1beta1/releases'),
     // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (see the README).
     httpAddress: hostPort(env.BRIDGE_HTTP_ADDRESS || '127.0.0.1:8080', 'BRIDGE_HTTP_ADDRESS'),
@@ -183,10 +213,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
         : {}),
       namespaces: namespaces(env.BRIDGE_INBOUND_NAMESPACES ?? ''),
       ...(env.BRIDGE_INBOUND_TOKEN ? { token: env.BRIDGE_INBOUND_TOKEN } : {}),
-      resource: type(
-        'BRIDGE_INBOUND_RESOURCE',
-        env.BRIDGE_INBOUND_RESOURCE || 'platform.xenvironment.io/v1alpha1/environments',
-      ),
+      resource: inboundResource,
+      onCreate: env.BRIDGE_INBOUND_COMPOSITION
+        ? selecting(
+            compositionName(env.BRIDGE_INBOUND_COMPOSITION),
+            composites.some((t) => sameType(t, inboundResource)),
+          )
+        : {},
     },
     lease: {
       namespace: env.POD_NAMESPACE || serviceAccountNamespace?.trim() || 'crossplane-system',

@@ -33,6 +33,8 @@ export interface InboundOptions {
   source: string;
   logger: Logger;
   maxBytes?: number;
+  /** Spec fields a created object gets besides the event's (see InboundConfig.composition). */
+  onCreate?: JsonObject;
 }
 
 /** A claim with 200 tools and their values fits; anything much larger is not a request. */
@@ -91,7 +93,7 @@ export function inboundHandler(objects: Objects, options: InboundOptions) {
     const kind = await objects.kind();
     for (let attempt = 1; ; attempt++) {
       const existing = await objects.get(inbound.namespace, inbound.name);
-      const action = decide(inbound, existing, kind);
+      const action = decide(inbound, existing, kind, options.onCreate);
       try {
         switch (action.do) {
           case 'nothing':

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
           ...(inbound.token ? { token: inbound.token } : {}),
           source: config.source,
           logger,
+          onCreate: inbound.onCreate,
         }),
       )
     : undefined;

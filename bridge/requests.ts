@@ -101,6 +101,8 @@ export function decide(
   inbound: Inbound,
   existing: JsonObject | undefined,
   kind: { apiVersion: string; kind: string },
+  /** Spec fields only a creation sets, such as the Composition to select. */
+  onCreate: JsonObject = {},
 ): Action {
   if (!existing) {
     if (inbound.kind === 'release') return { do: 'nothing', why: 'no such environment' };
@@ -113,7 +115,7 @@ export function decide(
           name: inbound.name,
           annotations: annotations(inbound),
         },
-        spec: specOf(inbound.content, false),
+        spec: { ...onCreate, ...specOf(inbound.content, false) },
       },
     };
   }

@@ -59,6 +59,26 @@ describe('bridge configuration', () => {
     expect(loadConfig({ BRIDGE_INBOUND_NAMESPACES: '*' }).inbound.namespaces).toEqual(['*']);
   });
 
+  it('has requested events select a Composition where the kind they create keeps it', () => {
+    expect(loadConfig({}).inbound.onCreate).toEqual({});
+    // A claim: spec.compositionRef.
+    expect(loadConfig({ BRIDGE_INBOUND_COMPOSITION: 'ephemeral' }).inbound.onCreate).toEqual({
+      compositionRef: { name: 'ephemeral' },
+    });
+    // A namespaced XR (also watched as a composite): spec.crossplane.compositionRef.
+    const v2 = 'v2.platform.xenvironment.io/v1alpha1/environments';
+    expect(
+      loadConfig({
+        BRIDGE_INBOUND_COMPOSITION: 'ephemeral.v2',
+        BRIDGE_INBOUND_RESOURCE: v2,
+        BRIDGE_COMPOSITES: `platform.xenvironment.io/v1alpha1/xenvironments,${v2}`,
+      }).inbound.onCreate,
+    ).toEqual({ crossplane: { compositionRef: { name: 'ephemeral.v2' } } });
+    expect(() => loadConfig({ BRIDGE_INBOUND_COMPOSITION: 'Not_A_Name' })).toThrow(
+      /^BRIDGE_INBOUND_COMPOSITION: "Not_A_Name" is not a Composition name$/,
+    );
+  });
+
   it("lets claims name K_SINK's host besides the allowed ones, and finds its namespace", () => {
     const config = loadConfig(
       {

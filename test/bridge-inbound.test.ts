@@ -74,104 +74,131 @@ describe('what a received event means for the claim', () => {
     [EVENT_ID_ANNOTATION]: id,
     [EVENT_TIME_ANNOTATION]: time,
   });
-  const table: { name: string; input: { event: CDEvent; existing?: JsonObject }; want: unknown }[] =
-    [
-      {
-        name: 'a request, no claim: created with the event recorded',
-        input: { event: requested({ ttl: '2h', sink: 'http://b.ns.svc/' }) },
-        want: {
-          do: 'create',
-          object: {
-            ...KIND,
-            metadata: { namespace: 'team-a', name: 'dev', annotations: annotations('e-1', NINE) },
-            spec: { tools: [{ name: 'argo-cd' }], ttl: '2h', events: { sink: 'http://b.ns.svc/' } },
-          },
+  const table: {
+    name: string;
+    input: { event: CDEvent; existing?: JsonObject; onCreate?: JsonObject };
+    want: unknown;
+  }[] = [
+    {
+      name: 'a request, no claim: created with the event recorded',
+      input: { event: requested({ ttl: '2h', sink: 'http://b.ns.svc/' }) },
+      want: {
+        do: 'create',
+        object: {
+          ...KIND,
+          metadata: { namespace: 'team-a', name: 'dev', annotations: annotations('e-1', NINE) },
+          spec: { tools: [{ name: 'argo-cd' }], ttl: '2h', events: { sink: 'http://b.ns.svc/' } },
         },
       },
-      {
-        name: 'a request for an existing claim: its tools, ttl and sink replaced, guarded',
-        input: { event: requested({}, 'e-2', TEN), existing: claim({ id: 'e-1', time: NINE }) },
-        want: {
-          do: 'patch',
-          patch: {
-            metadata: { resourceVersion: '7', annotations: annotations('e-2', TEN) },
-            spec: { tools: [{ name: 'argo-cd' }], ttl: null, events: null },
-          },
+    },
+    {
+      name: 'a request, no claim, a Composition configured: created selecting it',
+      input: { event: requested(), onCreate: { compositionRef: { name: 'ephemeral' } } },
+      want: {
+        do: 'create',
+        object: {
+          spec: { compositionRef: { name: 'ephemeral' }, tools: [{ name: 'argo-cd' }] },
         },
       },
-      {
-        name: 'a claim made by hand, no event recorded: updated',
-        input: { event: requested(), existing: claim() },
-        want: { do: 'patch' },
+    },
+    {
+      name: 'a request for an existing claim, a Composition configured: the selection left alone',
+      input: {
+        event: requested({}, 'e-2', TEN),
+        existing: claim({ id: 'e-1', time: NINE }),
+        onCreate: { compositionRef: { name: 'ephemeral' } },
       },
-      {
-        name: 'the same event again: nothing',
-        input: { event: requested(), existing: claim({ id: 'e-1', time: NINE }) },
-        want: { do: 'nothing', why: 'applied already' },
+      want: {
+        do: 'patch',
+        patch: { spec: { tools: [{ name: 'argo-cd' }], ttl: null, events: null } },
       },
-      {
-        name: 'an older request than the one applied: nothing',
-        input: { event: requested({}, 'e-0', NINE), existing: claim({ id: 'e-2', time: TEN }) },
-        want: { do: 'nothing', why: 'older than the event last applied' },
-      },
-      {
-        name: 'a request while the claim is being deleted: later',
-        input: {
-          event: requested({}, 'e-3', TEN),
-          existing: claim({ id: 'e-2', time: NINE }, { deletionTimestamp: TEN }),
-        },
-        want: { do: 'later' },
-      },
-      {
-        name: 'a request older than the release that is deleting the claim: nothing',
-        input: {
-          event: requested({}, 'e-1', NINE),
-          existing: claim({ id: 'r-1', time: TEN }, { deletionTimestamp: TEN }),
-        },
-        want: { do: 'nothing', why: 'older than the event last applied' },
-      },
-      {
-        name: 'a release: recorded, then the claim deleted',
-        input: { event: released('r-1', TEN), existing: claim({ id: 'e-1', time: NINE }) },
-        want: {
-          do: 'delete',
-          patch: { metadata: { resourceVersion: '7', annotations: annotations('r-1', TEN) } },
+    },
+    {
+      name: 'a request for an existing claim: its tools, ttl and sink replaced, guarded',
+      input: { event: requested({}, 'e-2', TEN), existing: claim({ id: 'e-1', time: NINE }) },
+      want: {
+        do: 'patch',
+        patch: {
+          metadata: { resourceVersion: '7', annotations: annotations('e-2', TEN) },
+          spec: { tools: [{ name: 'argo-cd' }], ttl: null, events: null },
         },
       },
-      {
-        name: 'a release older than the request applied: nothing',
-        input: { event: released('r-1', NINE), existing: claim({ id: 'e-2', time: TEN }) },
-        want: { do: 'nothing', why: 'older than the event last applied' },
+    },
+    {
+      name: 'a claim made by hand, no event recorded: updated',
+      input: { event: requested(), existing: claim() },
+      want: { do: 'patch' },
+    },
+    {
+      name: 'the same event again: nothing',
+      input: { event: requested(), existing: claim({ id: 'e-1', time: NINE }) },
+      want: { do: 'nothing', why: 'applied already' },
+    },
+    {
+      name: 'an older request than the one applied: nothing',
+      input: { event: requested({}, 'e-0', NINE), existing: claim({ id: 'e-2', time: TEN }) },
+      want: { do: 'nothing', why: 'older than the event last applied' },
+    },
+    {
+      name: 'a request while the claim is being deleted: later',
+      input: {
+        event: requested({}, 'e-3', TEN),
+        existing: claim({ id: 'e-2', time: NINE }, { deletionTimestamp: TEN }),
       },
-      {
-        name: 'a release recorded whose deletion never happened: deleted now',
-        input: { event: released('r-1', TEN), existing: claim({ id: 'r-1', time: TEN }) },
-        want: { do: 'delete' },
+      want: { do: 'later' },
+    },
+    {
+      name: 'a request older than the release that is deleting the claim: nothing',
+      input: {
+        event: requested({}, 'e-1', NINE),
+        existing: claim({ id: 'r-1', time: TEN }, { deletionTimestamp: TEN }),
       },
-      {
-        name: 'a release again while deleting: nothing',
-        input: {
-          event: released('r-1', TEN),
-          existing: claim({ id: 'r-1', time: TEN }, { deletionTimestamp: TEN }),
-        },
-        want: { do: 'nothing', why: 'applied already' },
+      want: { do: 'nothing', why: 'older than the event last applied' },
+    },
+    {
+      name: 'a release: recorded, then the claim deleted',
+      input: { event: released('r-1', TEN), existing: claim({ id: 'e-1', time: NINE }) },
+      want: {
+        do: 'delete',
+        patch: { metadata: { resourceVersion: '7', annotations: annotations('r-1', TEN) } },
       },
-      {
-        name: 'a release of a claim another release is deleting: nothing',
-        input: {
-          event: released('r-2', TEN),
-          existing: claim({ id: 'r-1', time: NINE }, { deletionTimestamp: TEN }),
-        },
-        want: { do: 'nothing', why: 'being deleted already' },
+    },
+    {
+      name: 'a release older than the request applied: nothing',
+      input: { event: released('r-1', NINE), existing: claim({ id: 'e-2', time: TEN }) },
+      want: { do: 'nothing', why: 'older than the event last applied' },
+    },
+    {
+      name: 'a release recorded whose deletion never happened: deleted now',
+      input: { event: released('r-1', TEN), existing: claim({ id: 'r-1', time: TEN }) },
+      want: { do: 'delete' },
+    },
+    {
+      name: 'a release again while deleting: nothing',
+      input: {
+        event: released('r-1', TEN),
+        existing: claim({ id: 'r-1', time: TEN }, { deletionTimestamp: TEN }),
       },
-      {
-        name: 'a release, no claim: nothing',
-        input: { event: released() },
-        want: { do: 'nothing', why: 'no such environment' },
+      want: { do: 'nothing', why: 'applied already' },
+    },
+    {
+      name: 'a release of a claim another release is deleting: nothing',
+      input: {
+        event: released('r-2', TEN),
+        existing: claim({ id: 'r-1', time: NINE }, { deletionTimestamp: TEN }),
       },
-    ];
+      want: { do: 'nothing', why: 'being deleted already' },
+    },
+    {
+      name: 'a release, no claim: nothing',
+      input: { event: released() },
+      want: { do: 'nothing', why: 'no such environment' },
+    },
+  ];
   it.each(table)('$name', ({ input, want }) => {
-    expect(decide(inbound(input.event), input.existing, KIND)).toMatchObject(want as object);
+    const action = decide(inbound(input.event), input.existing, KIND, input.onCreate);
+    expect(action).toMatchObject(want as object);
+    if (action.do === 'patch') expect(action.patch.spec).not.toHaveProperty('compositionRef');
   });
 });
 
