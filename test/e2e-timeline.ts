@@ -57,6 +57,13 @@ export class Timeline {
     }, 200);
   }
 
+  /** A poll that starts now, so that everything that happened before is recorded. */
+  async refresh(): Promise<void> {
+    await this.polling;
+    this.polling = this.poll().finally(() => (this.polling = undefined));
+    await this.polling;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.polling;

@@ -3,14 +3,19 @@
  * kubectl: Crossplane core with the product installed from its packages, the providers and the
  * function running, the chart repository, the environment's API server; plus the e2e's test
  * Compositions (the shipped ones with a catalogue of the local charts) and an example claim that
- * selects one. `up` leaves every process running and prints how to use it; `down` stops them.
+ * selects one; and the e2e's kubelet stand-in (kubelet.ts) as a process of its own, so that Helm's
+ * wait and the readiness checks complete. `up` leaves every process running and prints how to use
+ * it; `down` stops them. (`kubelet <kubeconfig>` is what `up` runs for the stand-in.)
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { Kube } from '../support/kube.js';
 import { offerTestCatalogue } from '../support/test-charts.js';
 import { terminate } from './controlplane.js';
+import { KubeletStandIn } from './kubelet.js';
+import { launch } from './processes.js';
 import { E2E_CROSSPLANE_ARGS, startStack } from './stack.js';
 
 const STATE = '.tools/cluster/state.json';
@@ -54,8 +59,15 @@ async function up(): Promise<void> {
       },
     }),
   );
+  const kubelet = launch(
+    stack.dir,
+    'kubelet-stand-in',
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, 'kubelet', stack.environment.adminKubeconfig],
+    { detached: true },
+  );
   const state: State = {
-    pids: stack.processes().map(({ pid }) => pid),
+    pids: [...stack.processes().map(({ pid }) => pid), kubelet.pid],
     dirs: [stack.dir, stack.host.dir, stack.environment.dir],
     kubeconfig: stack.host.adminKubeconfig,
   };
@@ -71,7 +83,18 @@ cluster: up. Crossplane at ${stack.host.server}, logs in ${stack.dir}
   KUBECONFIG=${stack.environment.adminKubeconfig} kubectl get configmaps,deployments -A
                                                           # the environment's cluster
   npm run cluster:down
-Charts are served from ${stack.charts.dir} at ${stack.charts.url}; no pod ever runs (no kubelet).`);
+Charts are served from ${stack.charts.dir} at ${stack.charts.url}. No pod ever runs: a stand-in
+reports the environment's Deployments available (log: ${kubelet.log}).`);
+}
+
+/** The kubelet stand-in, until stopped. */
+async function kubelet(kubeconfig: string | undefined): Promise<void> {
+  if (!kubeconfig) throw new Error('usage: cli.ts kubelet <kubeconfig>');
+  const standIn = new KubeletStandIn(Kube.fromFile(kubeconfig));
+  standIn.start();
+  console.log(`kubelet stand-in: reporting the Deployments of ${kubeconfig}`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+  await standIn.stop();
 }
 
 async function down(): Promise<void> {
@@ -86,12 +109,14 @@ async function down(): Promise<void> {
   console.log('cluster: down');
 }
 
-const [command] = process.argv.slice(2);
+const [command, argument] = process.argv.slice(2);
 (command === 'up'
   ? up()
   : command === 'down'
     ? down()
-    : Promise.reject(new Error('usage: cli.ts up | down'))
+    : command === 'kubelet'
+      ? kubelet(argument)
+      : Promise.reject(new Error('usage: cli.ts up | down'))
 ).catch((error: unknown) => {
   console.error(`cluster: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

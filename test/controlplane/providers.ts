@@ -28,6 +28,8 @@ export const PROVIDERS = {
   providerHelm: {
     // What Crossplane names a Provider it installs as a dependency: the repository path.
     package: 'crossplane-contrib-provider-helm',
+    // Drift checks every minute instead of ten; changes are still picked up by watches at once.
+    args: ['--poll=1m'],
     // Legacy (cluster-scoped) MRs use a ProviderConfig, namespaced (.m.) ones a ClusterProviderConfig.
     configs: [
       ['helm.crossplane.io/v1beta1', 'ProviderConfig'],
@@ -36,6 +38,9 @@ export const PROVIDERS = {
   },
   providerKubernetes: {
     package: 'crossplane-contrib-provider-kubernetes',
+    // Readiness checks are read again at the poll interval: with --enable-watches, v1.3.1 never
+    // started its Object controllers here (no Object reconciled at all), so a short poll instead.
+    args: ['--poll=15s'],
     configs: [
       ['kubernetes.crossplane.io/v1alpha1', 'ProviderConfig'],
       ['kubernetes.m.crossplane.io/v1alpha1', 'ClusterProviderConfig'],
@@ -73,11 +78,10 @@ export async function runProvider(
     binaryPath(which),
     [
       '--debug',
-      // Drift checks every minute instead of ten; changes are still picked up by watches at once.
-      '--poll=1m',
       `--health-probe-bind-addr=127.0.0.1:${health}`,
       `--metrics-bind-address=127.0.0.1:${metrics}`,
       `--webhook-port=${webhook}`,
+      ...PROVIDERS[which].args,
     ],
     {
       ...options,

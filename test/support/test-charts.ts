@@ -9,7 +9,7 @@
  *
  * Tools, each a small chart: a CRD, a ConfigMap from values, and a Deployment with a custom
  * resource of that CRD, so that it installs only after the CRD tool (Helm fails on an unknown
- * kind). Their pods never start.
+ * kind). No pod ever starts: the e2e's kubelet stand-in (controlplane/kubelet.ts) reports them.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -186,6 +186,8 @@ export async function testComposition(
         chart: chart('test-deployment'),
         namespace: 'web',
         dependsOn: ['widgets-crd', 'settings'],
+        // Helm waits for it too; this keeps reading it for as long as the environment lives.
+        readiness: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }],
       },
     ],
   };
