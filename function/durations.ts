@@ -3,19 +3,11 @@
  * as "8h" or "1d12h". Without days they are also what Go's time.ParseDuration reads, as
  * provider-helm reads a Release's `waitTimeout`.
  */
+import { DURATION, durationMs } from '../common/duration.js';
 import { limits } from './limits.js';
 import { FieldError, quote, read } from './untrusted-input.js';
 
-const SECOND = 1_000;
-const UNITS: Record<string, number> = {
-  d: 86_400 * SECOND,
-  h: 3_600 * SECOND,
-  m: 60 * SECOND,
-  s: SECOND,
-};
-const DAY = UNITS.d!;
-
-const WITH_DAYS = /^([0-9]+[dhms])+$/;
+const DAY = 86_400_000;
 const WITHOUT_DAYS = /^([0-9]+[hms])+$/;
 
 export interface Duration {
@@ -38,15 +30,12 @@ export function readDuration(value: unknown, field: string, rules: DurationRules
   const text = read.matching(
     value,
     field,
-    rules.days ? WITH_DAYS : WITHOUT_DAYS,
+    rules.days ? DURATION : WITHOUT_DAYS,
     rules.days ? 'a duration such as "8h" or "1d12h"' : 'a duration such as "90s", "5m" or "1h30m"',
     rules.maxLength,
   );
-  let ms = 0;
-  // Its length bounds each amount, so the sum stays a finite number.
-  for (const [, amount, unit] of text.matchAll(/([0-9]+)([dhms])/g)) {
-    ms += Number(amount) * UNITS[unit as string]!;
-  }
+  // Matched above; its length bounds each amount, so the sum stays a finite number.
+  const ms = durationMs(text)!;
   if (ms > rules.max.ms)
     throw new FieldError(field, `${quote(text)} is longer than ${rules.max.text}`);
   if (rules.positive && ms === 0) throw new FieldError(field, `${quote(text)} is no time at all`);
