@@ -1,12 +1,11 @@
-import {
-  Severity,
-  Target,
-  to,
-  type RunFunctionRequest,
-  type RunFunctionResponse,
+import type {
+  Result,
+  RunFunctionRequest,
+  RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import { kindAndName } from '../common/objects.js';
+import { Severity, Target, to } from './protocol.js';
 import type { FieldError } from './untrusted-input.js';
 
 /**
@@ -52,7 +51,7 @@ function fatalResponse(
   req: RunFunctionRequest,
   message: string,
   reason: string,
-  target: Target,
+  target: Result['target'],
 ): RunFunctionResponse {
   const rsp = to(req);
   rsp.results = [{ severity: Severity.SEVERITY_FATAL, message, reason, target }];

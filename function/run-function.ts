@@ -1,12 +1,7 @@
-import {
-  Ready,
-  Severity,
-  Status,
-  Target,
-  to,
-  type Result,
-  type RunFunctionRequest,
-  type RunFunctionResponse,
+import type {
+  Result,
+  RunFunctionRequest,
+  RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import type { ObservedResource } from '../common/health.js';
@@ -18,6 +13,7 @@ import { compose, type Observed } from './compose.js';
 import { parseEnvironment } from './environment.js';
 import { internalErrorResponse, invalidInputResponse } from './fatal.js';
 import { KUBECONFIG_KEY } from './placement.js';
+import { Ready, Severity, Status, Target, to } from './protocol.js';
 import { report } from './status.js';
 import { FieldError } from './untrusted-input.js';
 
@@ -124,6 +120,6 @@ function observedResources(req: RunFunctionRequest): Observed {
   return observed;
 }
 
-function result(severity: Severity, message: string): Result {
+function result(severity: Result['severity'], message: string): Result {
   return { severity, message, reason: 'Composed', target: Target.TARGET_COMPOSITE_AND_CLAIM };
 }

@@ -1,14 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  FunctionRunnerServiceService,
-  type RunFunctionRequest,
-  type RunFunctionResponse,
+import type {
+  RunFunctionRequest,
+  RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import { AbandonedError, Admission, BusyError, type AdmissionLimits } from './admission.js';
 import { DecodeError } from './codec/errors.js';
 import { decodeRunFunctionRequest, encodeRunFunctionResponse } from './codec/messages.js';
 import { describeError, internalErrorResponse } from './fatal.js';
+import { RUN_FUNCTION_PATH } from './protocol.js';
 
 export type RunFunction = (req: RunFunctionRequest) => Promise<RunFunctionResponse>;
 
@@ -20,8 +20,6 @@ export interface FunctionServerOptions {
   admission: AdmissionLimits;
   logger: Logger;
 }
-
-const V1_PATH = FunctionRunnerServiceService.runFunction.path;
 
 /**
  * RunFunction with the request and response as protobuf bytes: the handler decodes a request
@@ -83,9 +81,11 @@ export async function startFunctionServer(
         },
       );
   };
-  server.addService(bytesService(V1_PATH), { runFunction: handler });
+  server.addService(bytesService(RUN_FUNCTION_PATH), { runFunction: handler });
   // Crossplane up to 1.16 calls the same service under the v1beta1 package.
-  server.addService(bytesService(V1_PATH.replace('.v1.', '.v1beta1.')), { runFunction: handler });
+  server.addService(bytesService(RUN_FUNCTION_PATH.replace('.v1.', '.v1beta1.')), {
+    runFunction: handler,
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.address, options.credentials, (error, boundPort) =>
       error ? reject(error) : resolve(boundPort),
