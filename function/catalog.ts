@@ -60,7 +60,26 @@ export interface Catalog {
  * Parses and validates the function input, each backend's settings by `backends`; every error
  * names its field under `input`.
  */
+/** Catalogues read before, by registry and input object. */
+const readBefore = new WeakMap<BackendRegistry, WeakMap<object, Catalog>>();
+
+/**
+ * The catalogue in `input`. A frozen input is read once: the codec gives every request that
+ * carries the same input bytes the same deep-frozen object (codec/shared-struct.ts), which cannot
+ * change, so neither can what is read from it. A catalogue in error is read again each time.
+ */
 export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
+  if (typeof input !== 'object' || input === null || !Object.isFrozen(input)) {
+    return readCatalog(input, backends);
+  }
+  let byInput = readBefore.get(backends);
+  if (!byInput) readBefore.set(backends, (byInput = new WeakMap()));
+  let catalog = byInput.get(input);
+  if (!catalog) byInput.set(input, (catalog = readCatalog(input, backends)));
+  return catalog;
+}
+
+function readCatalog(input: unknown, backends: BackendRegistry): Catalog {
   if (input === undefined || input === null) {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
