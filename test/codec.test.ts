@@ -21,15 +21,6 @@ import {
 import { DecodeError, EncodeError } from '../function/codec/errors.js';
 import { RUN_FUNCTION_PATH, Ready, Severity, Status, Target, to } from '../function/protocol.js';
 import { deepList, deepStruct, depthOf } from './support/big-values.js';
-import { runFunction } from '../function/run-function.js';
-import { CLUSTER_KEY, toolKey } from '../common/contract.js';
-import {
-  loadRequest,
-  observedResource,
-  request,
-  shippedCatalog,
-  xEnvironment,
-} from './support/requests.js';
 
 type Obj = Record<string, unknown>;
 
@@ -408,12 +399,11 @@ describe('keys that name Object.prototype members', () => {
     const input = decodeRunFunctionRequest(bytes).input!;
     expect(Object.getPrototypeOf(input)).toBe(Object.prototype);
     expect(Object.keys(input)).toEqual(['__proto__', 'constructor', 'prototype', 'toString']);
-    // Read-only: an input is shared by the requests that carry it (codec/shared-struct.ts).
     expect(Object.getOwnPropertyDescriptor(input, '__proto__')).toEqual({
       value: { polluted: true },
-      writable: false,
+      writable: true,
       enumerable: true,
-      configurable: false,
+      configurable: true,
     });
     expect(input.toString).toBe('not a function');
     expect((input as { polluted?: unknown }).polluted).toBeUndefined();
@@ -591,59 +581,5 @@ describe("the proto's values the function defines itself, so as not to load the 
     expect(to(RunFunctionRequest.fromPartial({}))).toEqual(
       sdkTo(RunFunctionRequest.fromPartial({})),
     );
-  });
-});
-
-describe('the input, decoded once per distinct bytes', () => {
-  const withInput = (input: Obj) =>
-    Buffer.from(RunFunctionRequest.encode(RunFunctionRequest.fromPartial({ input })).finish());
-
-  it('is the same deep-frozen object for the same bytes, a fresh one for others', () => {
-    const input = { kind: 'Catalog', tools: [{ name: 'a', values: { deep: { list: [{}] } } }] };
-    const first = decodeRunFunctionRequest(withInput(input)).input!;
-    expect(first).toEqual(input);
-    expect(decodeRunFunctionRequest(withInput(input)).input).toBe(first);
-    const frozen: unknown[] = [];
-    const walk = (value: unknown) => {
-      if (typeof value !== 'object' || value === null) return;
-      frozen.push(Object.isFrozen(value));
-      Object.values(value).forEach(walk);
-    };
-    walk(first);
-    expect(frozen).toEqual(frozen.map(() => true));
-    const other = decodeRunFunctionRequest(withInput({ ...input, kind: 'Other' })).input;
-    expect(other).toEqual({ ...input, kind: 'Other' });
-    expect(other).not.toBe(first);
-  });
-
-  it('keeps only the most recent few', () => {
-    const first = decodeRunFunctionRequest(withInput({ n: -1 })).input!;
-    for (let n = 0; n < 8; n++) decodeRunFunctionRequest(withInput({ n }));
-    const again = decodeRunFunctionRequest(withInput({ n: -1 })).input;
-    expect(again).toEqual(first);
-    expect(again).not.toBe(first);
-  });
-
-  it('composes what the SDK-decoded request composes, the first time and when read before', async () => {
-    const catalog = await shippedCatalog();
-    const allReady = observedResource('Release', { ready: true });
-    const requests = [
-      loadRequest(1),
-      loadRequest(200),
-      request(xEnvironment({ tools: [{ name: 'cert-manager' }] }), catalog),
-      // Readiness Objects composed and read: Starting, then Ready.
-      request(xEnvironment({ tools: [{ name: 'cert-manager' }] }), catalog, {
-        [CLUSTER_KEY]: allReady,
-        [toolKey('cert-manager')]: allReady,
-      }),
-      request(xEnvironment({ tools: [{ name: 'not-offered' }] }), catalog),
-    ];
-    for (const req of requests) {
-      const expected = await runFunction(req);
-      const bytes = encodeRunFunctionRequest(req);
-      for (let round = 0; round < 2; round++) {
-        expect(await runFunction(decodeRunFunctionRequest(bytes))).toEqual(expected);
-      }
-    }
   });
 });

@@ -12,13 +12,11 @@ import type {
 import { DecodeError, EncodeError, keySegment, within } from './errors.js';
 import { Reader, WIRE_LEN, WIRE_VARINT } from './reader.js';
 import { decodeStruct, setOwn, type JsonObject } from './struct-decoder.js';
-import { decodeSharedStruct } from './shared-struct.js';
 import { encodeStruct } from './struct-encoder.js';
 import { Writer } from './writer.js';
 
 type Scalar = 'string' | 'enum' | 'int32' | 'int64';
-/** sharedStruct: a Struct decoded once per distinct bytes, frozen (see shared-struct.ts). */
-type Kind = Scalar | 'bytes' | 'struct' | 'sharedStruct' | MessageType;
+type Kind = Scalar | 'bytes' | 'struct' | MessageType;
 /**
  * implicit: a proto3 scalar, left out when it has its default. optional: present when defined
  * (`optional` scalars and every message). repeated: packed for enums. map: keyed by string.
@@ -117,7 +115,7 @@ const RunFunctionRequestType = message({
   meta: optional(1, RequestMeta),
   observed: optional(2, State),
   desired: optional(3, State),
-  input: optional(4, 'sharedStruct'),
+  input: optional(4, 'struct'),
   context: optional(5, 'struct'),
   extraResources: map(6, Resources),
   credentials: map(7, Credentials),
@@ -220,8 +218,6 @@ function decodeValue(kind: Kind, reader: Reader, end: number): unknown {
       return reader.bytes(end);
     case 'struct':
       return decodeStruct(reader, reader.delimited(end));
-    case 'sharedStruct':
-      return decodeSharedStruct(reader, reader.delimited(end));
     default:
       return decodeMessage(kind, reader, reader.delimited(end));
   }
@@ -360,8 +356,7 @@ function encodeValue(kind: Kind, writer: Writer, value: unknown): void {
       if (!(value instanceof Uint8Array))
         throw new EncodeError(`must be bytes, got ${describe(value)}`);
       return writer.bytes(value);
-    case 'struct':
-    case 'sharedStruct': {
+    case 'struct': {
       const start = writer.length;
       encodeStruct(writer, expectMessage(value));
       return writer.varint(writer.length - start);
