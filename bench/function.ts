@@ -1,13 +1,18 @@
 /**
- * The function against a Go peer under the same load: ghz over loopback, plaintext, both servers
- * pinned to the same single core (the load generator to the other), 16 concurrent streams.
+ * The function against two peers under the same load: the native Go port (bench/peer) and
+ * function-go-templating. ghz over loopback, plaintext, each server pinned to the same single core
+ * (the load generator to the other), 16 concurrent streams; and a fixed-rate, open-loop client
+ * (bench/load) for latency as Crossplane feels it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import {
+  RunFunctionRequest,
+  type RunFunctionResponse,
+} from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
 import { loadRequest } from '../test/support/requests.js';
 import { IMAGE_NODE_FLAGS } from '../test/support/image.js';
@@ -16,10 +21,12 @@ import { listening } from '../test/controlplane/processes.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 
 const BIN = '.tools/bin';
+const BUILT = 'dist/bench';
 const PROTO = 'bench/proto/run_function.proto';
 const CALL = 'apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction';
 const SERVER_CORE = '0';
 const LOAD_CORE = '1';
+const TEMPLATE = 'bench/go-templating/environment.gotmpl';
 
 type Obj = Record<string, unknown>;
 
@@ -27,6 +34,8 @@ export interface Server {
   name: string;
   command: string;
   args: (port: number) => string[];
+  /** The benchmark's request of `tools` tools, as this server takes it. */
+  request: (tools: number) => RunFunctionRequest;
 }
 
 export const ours: Server = {
@@ -40,12 +49,36 @@ export const ours: Server = {
     '--address',
     `127.0.0.1:${port}`,
   ],
+  request: loadRequest,
 };
-export const peer: Server = {
-  name: 'Go peer (grpc-go)',
-  command: join(BIN, 'peer'),
+export const goPort: Server = {
+  name: 'Go port (grpc-go)',
+  command: join(BUILT, 'peer'),
   args: (port) => ['--address', `127.0.0.1:${port}`],
+  request: loadRequest,
 };
+
+const template = await readFile(TEMPLATE, 'utf8');
+export const goTemplating: Server = {
+  name: 'function-go-templating v0.12.2',
+  command: join(BIN, 'function-go-templating'),
+  args: (port) => ['--insecure', '--address', `127.0.0.1:${port}`],
+  // The template is the input; the catalogue comes as an EnvironmentConfig's data would.
+  request: (tools) => {
+    const req = loadRequest(tools);
+    return {
+      ...req,
+      input: {
+        apiVersion: 'gotemplating.fn.crossplane.io/v1beta1',
+        kind: 'GoTemplate',
+        source: 'Inline',
+        inline: { template },
+      },
+      context: { 'apiextensions.crossplane.io/environment': req.input },
+    };
+  },
+};
+export const servers = [ours, goPort, goTemplating];
 
 interface Running {
   process: ChildProcess;
@@ -68,7 +101,7 @@ async function start(server: Server): Promise<Running> {
   }
   const client = connectFunction(address, grpc.credentials.createInsecure());
   try {
-    await client.call(loadRequest(1));
+    await client.call(server.request(1));
   } finally {
     client.close();
   }
@@ -83,7 +116,7 @@ async function stop(running: Running): Promise<void> {
 
 export interface LoadResult {
   /** Server CPU time per request, which the load generator's own speed cannot cap. */
-  cpuMicros?: number;
+  cpuMicros: number;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -94,7 +127,7 @@ function ghz(
   address: string,
   dataFile: string,
   options: { requests: number; concurrency: number },
-): LoadResult {
+): Omit<LoadResult, 'cpuMicros'> {
   const out = execFileSync(
     'taskset',
     [
@@ -106,7 +139,7 @@ function ghz(
       PROTO,
       '--call',
       CALL,
-      '-D',
+      '-B',
       dataFile,
       '-c',
       String(options.concurrency),
@@ -131,36 +164,60 @@ function ghz(
   return { rps: report.rps, p50Ms: at(50), p99Ms: at(99), errors };
 }
 
-/** The request as ghz reads it: protobuf JSON, which is what RunFunctionRequest.toJSON gives. */
-async function writeRequest(count: number, dir: string): Promise<string> {
-  const file = join(dir, `request-${count}.json`);
-  await writeFile(file, JSON.stringify(RunFunctionRequest.toJSON(loadRequest(count))));
+/** The request as protobuf bytes, which both ghz (--binary) and bench/load send as they are. */
+async function writeRequest(server: Server, tools: number, dir: string): Promise<string> {
+  const file = join(dir, `${servers.indexOf(server)}-request-${tools}.bin`);
+  await writeFile(file, RunFunctionRequest.encode(server.request(tools)).finish());
   return file;
 }
 
-/** Both must render the same composed resources and XR status before they are timed. */
-async function sameRendering(a: string, b: string, count: number): Promise<void> {
-  const [left, right] = [a, b].map((address) =>
-    connectFunction(address, grpc.credentials.createInsecure()),
+/**
+ * What both must agree on: the composed resources and their readiness, the XR's status and
+ * readiness and, where the peer can return them, the summary (a Result) and the conditions.
+ */
+function view(rsp: RunFunctionResponse, parts: { summary: boolean; conditions: boolean }) {
+  return {
+    resources: Object.fromEntries(
+      Object.entries(rsp.desired!.resources).map(([k, r]) => [
+        k,
+        { resource: withoutEmptyAnnotations(r.resource!), ready: r.ready },
+      ]),
+    ),
+    status: rsp.desired!.composite!.resource!.status,
+    ready: rsp.desired!.composite!.ready,
+    ...(parts.summary ? { summary: rsp.results[0]!.message } : {}),
+    ...(parts.conditions
+      ? {
+          conditions: rsp.conditions.map((c) => [c.type, c.status, c.reason, c.message, c.target]),
+        }
+      : {}),
+  };
+}
+
+/** function-go-templating leaves `annotations: {}` where it took out its own annotations. */
+function withoutEmptyAnnotations(resource: Obj): Obj {
+  const metadata = { ...(resource.metadata as Obj | undefined) };
+  const annotations = metadata.annotations as Obj | undefined;
+  if (!annotations || Object.keys(annotations).length > 0) return resource;
+  delete metadata.annotations;
+  return { ...resource, metadata };
+}
+
+/** Ours and a peer must render the same before they are timed. */
+async function sameRendering(a: Running, b: Running, peer: Server, tools: number): Promise<void> {
+  const [left, right] = [a, b].map((running) =>
+    connectFunction(running.address, grpc.credentials.createInsecure()),
   );
   try {
     const [x, y] = await Promise.all([
-      left!.call(loadRequest(count)),
-      right!.call(loadRequest(count)),
+      left!.call(ours.request(tools)),
+      right!.call(peer.request(tools)),
     ]);
-    const view = (rsp: typeof x) => ({
-      resources: Object.fromEntries(
-        Object.entries(rsp.desired!.resources).map(([k, r]) => [
-          k,
-          { resource: r.resource, ready: r.ready },
-        ]),
-      ),
-      status: rsp.desired!.composite!.resource!.status,
-      ready: rsp.desired!.composite!.ready,
-      message: rsp.results[0]!.message,
-    });
-    const [vx, vy] = [JSON.stringify(sortKeys(view(x))), JSON.stringify(sortKeys(view(y)))];
-    if (vx !== vy) throw new Error(`the two render differently for ${count} tools:\n${vx}\n${vy}`);
+    const parts = { summary: peer === goPort, conditions: peer === goTemplating };
+    const [vx, vy] = [x, y].map((rsp) => JSON.stringify(sortKeys(view(rsp, parts))));
+    if (vx !== vy) {
+      throw new Error(`${peer.name} renders differently for ${tools} tools:\n${vx}\n${vy}`);
+    }
   } finally {
     left!.close();
     right!.close();
@@ -184,23 +241,84 @@ async function timedLoad(
   running: Running,
   data: string,
   requests: number,
-  concurrency: number,
+  concurrency = 16,
 ): Promise<LoadResult> {
-  ghz(running.address, data, { requests: Math.min(2_000, requests), concurrency });
+  ghz(running.address, data, { requests: Math.max(50, Math.round(requests / 10)), concurrency });
   const before = await cpuSeconds(running.process.pid!);
   const result = ghz(running.address, data, { requests, concurrency });
-  result.cpuMicros = (((await cpuSeconds(running.process.pid!)) - before) * 1e6) / requests;
-  return result;
+  const cpuMicros = (((await cpuSeconds(running.process.pid!)) - before) * 1e6) / requests;
+  return { ...result, cpuMicros };
 }
 
 function describeLoad(result: LoadResult): string {
-  return `${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuMicros!.toFixed(0)} µs CPU/request`;
+  return `${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuMicros.toFixed(0)} µs CPU/request`;
+}
+
+export interface Latencies {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface FixedRate {
+  rate: number;
+  light: Latencies;
+  heavy?: Latencies;
+  errors: number;
+}
+
+/** bench/load at `rate` requests/s for `seconds`, `heavyShare` of them 200-tool requests. */
+function fixedRate(
+  running: Running,
+  files: { light: string; heavy: string },
+  rate: number,
+  seconds: number,
+  heavyShare = 0,
+): FixedRate {
+  const out = execFileSync('taskset', [
+    '-c',
+    LOAD_CORE,
+    join(BUILT, 'load'),
+    '--address',
+    running.address,
+    '--rate',
+    String(rate),
+    '--duration',
+    `${seconds}s`,
+    '--light',
+    files.light,
+    '--heavy',
+    files.heavy,
+    '--heavy-share',
+    String(heavyShare),
+  ]).toString();
+  return JSON.parse(out) as FixedRate;
+}
+
+export interface ServerFigures {
+  coldStartMs: number;
+  /** 10 tools, closed loop. */
+  light: LoadResult;
+  /** 200 tools, closed loop. */
+  heavy: LoadResult;
+  rssMiB: number;
 }
 
 export interface FunctionFigures {
-  load: Record<string, LoadResult & { rssMiB: number }>;
-  coldStartMs: Record<string, number>;
+  servers: Record<string, ServerFigures>;
   scaling: { tools: number; result: LoadResult }[];
+  /**
+   * Each at half the rate at which ours would fill its core: with light requests only (`rate`),
+   * and with 5% heavy ones (`mixedRate`, from the CPU of each kind). The Go port at `rate`.
+   */
+  fixedRate: {
+    rate: number;
+    mixedRate: number;
+    light: FixedRate;
+    mixed: FixedRate;
+    goPort: FixedRate;
+  };
   requests: number;
 }
 
@@ -209,11 +327,9 @@ export async function benchFunction(
   log: (line: string) => void,
 ): Promise<FunctionFigures> {
   const requests = Number(process.env.BENCH_REQUESTS ?? 20_000);
-  const concurrency = 16;
-  const data10 = await writeRequest(10, dir);
-  const figures: FunctionFigures = { load: {}, coldStartMs: {}, scaling: [], requests };
-
-  for (const server of [ours, peer]) {
+  const seconds = Number(process.env.BENCH_FIXED_RATE_SECONDS ?? 20);
+  const coldStarts: Record<string, number> = {};
+  for (const server of servers) {
     const starts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const running = await start(server);
@@ -221,48 +337,83 @@ export async function benchFunction(
       await stop(running);
     }
     starts.sort((a, b) => a - b);
-    figures.coldStartMs[server.name] = starts[2]!;
+    coldStarts[server.name] = starts[2]!;
     log(`${server.name}: cold start median of 5: ${starts[2]!.toFixed(0)} ms`);
   }
 
-  const [a, b] = [await start(ours), await start(peer)];
+  const running = await Promise.all(servers.map(start));
   try {
-    for (const count of [1, 10, 50, 200]) await sameRendering(a.address, b.address, count);
-    log('both render the same resources and status for 1, 10, 50 and 200 tools');
+    for (const peer of [goPort, goTemplating]) {
+      for (const tools of [1, 10, 50, 200]) {
+        await sameRendering(running[0]!, running[servers.indexOf(peer)]!, peer, tools);
+      }
+      log(`ours and ${peer.name} render the same for 1, 10, 50 and 200 tools`);
+    }
   } finally {
-    await stop(a);
-    await stop(b);
+    await Promise.all(running.map(stop));
   }
 
-  for (const server of [ours, peer]) {
-    const running = await start(server);
+  const figures: FunctionFigures = {
+    servers: {},
+    scaling: [],
+    fixedRate: undefined!,
+    requests,
+  };
+  for (const server of servers) {
+    const light = await writeRequest(server, 10, dir);
+    const heavy = await writeRequest(server, 200, dir);
+    const run = await start(server);
     try {
-      const result = await timedLoad(running, data10, requests, concurrency);
-      const rssMiB = await peakRssMiB(running.process.pid!);
-      figures.load[server.name] = { ...result, rssMiB };
-      log(
-        `${server.name}: ${describeLoad(result)}, peak RSS ${rssMiB.toFixed(1)} MiB, ${result.errors} errors`,
-      );
+      // function-go-templating is several times slower: fewer requests, for a run of similar length.
+      const n = server === goTemplating ? Math.round(requests / 5) : requests;
+      const lightLoad = await timedLoad(run, light, n);
+      log(`${server.name}, 10 tools: ${describeLoad(lightLoad)}`);
+      // The same time budget as the light run, roughly: a 200-tool request costs ~20 light ones.
+      const heavyLoad = await timedLoad(run, heavy, Math.max(100, Math.round(n / 20)));
+      log(`${server.name}, 200 tools: ${describeLoad(heavyLoad)}`);
+      if (server === ours) {
+        const rate = Math.round(1e6 / lightLoad.cpuMicros / 2);
+        const mixedCpu = 0.95 * lightLoad.cpuMicros + 0.05 * heavyLoad.cpuMicros;
+        const mixedRate = Math.round(1e6 / mixedCpu / 2);
+        const lightOnly = fixedRate(run, { light, heavy }, rate, seconds);
+        const mixed = fixedRate(run, { light, heavy }, mixedRate, seconds, 0.05);
+        log(
+          `ours at a fixed ${rate} req/s: p99 ${lightOnly.light.p99Ms.toFixed(2)} ms; at ${mixedRate} req/s with 5% heavy: light p99 ${mixed.light.p99Ms.toFixed(2)} ms, heavy p99 ${mixed.heavy?.p99Ms.toFixed(2)} ms`,
+        );
+        figures.fixedRate = { rate, mixedRate, light: lightOnly, mixed, goPort: undefined! };
+      }
+      if (server === goPort) {
+        const { rate } = figures.fixedRate;
+        figures.fixedRate.goPort = fixedRate(run, { light, heavy }, rate, seconds);
+        log(
+          `${server.name} at ${rate} req/s: p99 ${figures.fixedRate.goPort.light.p99Ms.toFixed(2)} ms`,
+        );
+      }
+      const rssMiB = await peakRssMiB(run.process.pid!);
+      figures.servers[server.name] = {
+        coldStartMs: coldStarts[server.name]!,
+        light: lightLoad,
+        heavy: heavyLoad,
+        rssMiB,
+      };
+      log(`${server.name}: peak RSS ${rssMiB.toFixed(1)} MiB`);
     } finally {
-      await stop(running);
+      await stop(run);
     }
   }
 
-  const running = await start(ours);
+  const run = await start(ours);
   try {
     for (const tools of [1, 10, 50, 200]) {
-      const data = await writeRequest(tools, dir);
-      const result = await timedLoad(
-        running,
-        data,
-        Math.max(1_000, Math.round(requests / 4)),
-        concurrency,
-      );
+      const data = await writeRequest(ours, tools, dir);
+      // Fewer of the larger ones, which cost about proportionally more.
+      const n = Math.max(200, Math.round((requests / 4) * Math.min(1, 10 / tools)));
+      const result = await timedLoad(run, data, n);
       figures.scaling.push({ tools, result });
       log(`ours with ${tools} tools: ${describeLoad(result)}`);
     }
   } finally {
-    await stop(running);
+    await stop(run);
   }
   return figures;
 }

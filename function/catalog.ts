@@ -56,11 +56,68 @@ export interface Catalog {
   ttl: { default?: Duration; max?: Duration };
 }
 
+/** Compositions a function serves at once, give or take: each has its own input. */
+const REMEMBERED = 8;
+
+/** The most recent distinct catalogues read, first first; each input deep-frozen. */
+const recent: { input: object; backends: BackendRegistry; catalog: Catalog }[] = [];
+
+/**
+ * The catalogue in `input`. Crossplane sends a Composition step's input unchanged with every call
+ * for every XR, though not as the same bytes (Go writes a Struct's keys in random order): an input
+ * equal to one read recently gets that reading, which a walk over it costs much less than. What
+ * was read refers to parts of the input, which is frozen so that no response can change it for
+ * the next. A catalogue in error is read again each time.
+ */
+export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
+  if (typeof input !== 'object' || input === null) return readCatalog(input, backends);
+  const at = recent.findIndex((entry) => entry.backends === backends && equal(entry.input, input));
+  if (at >= 0) {
+    const [entry] = recent.splice(at, 1);
+    recent.unshift(entry!);
+    return entry!.catalog;
+  }
+  const catalog = readCatalog(input, backends);
+  recent.unshift({ input: deepFreeze(input), backends, catalog });
+  if (recent.length > REMEMBERED) recent.pop();
+  return catalog;
+}
+
+/** Equal JSON values, keys in any order; with a stack of its own, as values nest at any depth. */
+function equal(a: unknown, b: unknown): boolean {
+  const pending: unknown[] = [a, b];
+  while (pending.length > 0) {
+    const y = pending.pop();
+    const x = pending.pop();
+    if (Object.is(x, y)) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+    if (Array.isArray(x) !== Array.isArray(y)) return false;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length) return false;
+    for (const key of keys) {
+      if (!Object.hasOwn(y, key)) return false;
+      pending.push((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]);
+    }
+  }
+  return true;
+}
+
+function deepFreeze(root: object): object {
+  const pending: object[] = [root];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    Object.freeze(next);
+    for (const value of Object.values(next)) {
+      if (typeof value === 'object' && value !== null) pending.push(value);
+    }
+  }
+  return root;
+}
+
 /**
  * Parses and validates the function input, each backend's settings by `backends`; every error
  * names its field under `input`.
  */
-export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
+function readCatalog(input: unknown, backends: BackendRegistry): Catalog {
   if (input === undefined || input === null) {
     throw new FieldError('input', `is missing: the Composition step must carry a ${CATALOG_KIND}`);
   }
