@@ -50,6 +50,7 @@ describe('the examples', () => {
       'examples/v2/xr.yaml',
       'examples/functions.yaml',
       'examples/bridge/deploymentruntimeconfig.yaml',
+      'examples/provider-kubernetes-runtimeconfig.yaml',
     ];
     const resources = (await Promise.all(files.map((file) => readYamlDocuments(file)))).flat();
     const { code, stdout } = await validate(XRDS, resources);
