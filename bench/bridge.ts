@@ -12,6 +12,7 @@ import {
 import { startControlPlaneWithXrds } from '../test/controlplane/composite-crds.js';
 import { freePort } from '../test/support/net.js';
 import { CRD_DIRS, readCrds } from '../test/support/crds.js';
+import { composedRelease } from '../test/support/observations.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
@@ -111,21 +112,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
       for (const key of ['cluster', ...TOOLS.map((t) => `tool-${t}`)]) {
         await api.createClusterCustomObject({
           ...releases,
-          body: {
-            apiVersion: 'helm.crossplane.io/v1beta1',
-            kind: 'Release',
-            metadata: {
-              name: `${name}-${key}`,
-              labels: { 'crossplane.io/composite': name },
-              annotations: { 'crossplane.io/composition-resource-name': key },
-            },
-            spec: {
-              forProvider: {
-                chart: { repository: 'https://charts.example.org', name: key, version: '1.0.0' },
-                namespace: 'x',
-              },
-            },
-          },
+          body: composedRelease(name, key, '1.0.0'),
         });
       }
     });

@@ -25,6 +25,7 @@ import { freePort } from './support/net.js';
 import { BridgeProcess, bridgeRbac } from './support/bridge-process.js';
 import { checkEventLog, openIncidents } from './support/event-log.js';
 import { CRD_DIRS, readCrds } from './support/crds.js';
+import { composedRelease } from './support/observations.js';
 import { TestSink } from './support/sink.js';
 
 type Obj = Record<string, unknown>;
@@ -185,25 +186,7 @@ async function createEnv(name: string): Promise<Env> {
   for (const component of COMPONENTS) {
     await custom.createClusterCustomObject({
       ...releases,
-      body: {
-        apiVersion: 'helm.crossplane.io/v1beta1',
-        kind: 'Release',
-        metadata: {
-          name: `${name}-${component}`,
-          labels: { 'crossplane.io/composite': name },
-          annotations: { 'crossplane.io/composition-resource-name': component },
-        },
-        spec: {
-          forProvider: {
-            chart: {
-              name: component,
-              repository: 'https://charts.example.org',
-              version: version[component],
-            },
-            namespace: 'default',
-          },
-        },
-      },
+      body: composedRelease(name, component, version[component]),
     });
   }
   const env: Env = {

@@ -4,9 +4,11 @@
  * namespace itself (as `namespace`). Polled (every 200 ms), so that the order of things can be asserted afterwards
  * whatever the order of the steps that caused them.
  */
+import {
+  COMPOSITE_LABEL,
+  COMPOSITION_RESOURCE_NAME_ANNOTATION as RESOURCE_NAME,
+} from '../common/contract.js';
 import { conditionStatus, type Kube, type Resource } from './support/kube.js';
-
-const RESOURCE_NAME = 'crossplane.io/composition-resource-name';
 
 export interface Moments {
   seen?: number;
@@ -85,7 +87,7 @@ export class Timeline {
 
   /** The Releases and Objects composed for the XR that exist now, and `namespace` if it does. */
   async present(): Promise<string[]> {
-    const selector = { labelSelector: `crossplane.io/composite=${this.composite()}` };
+    const selector = { labelSelector: `${COMPOSITE_LABEL}=${this.composite()}` };
     const found = [
       ...(await this.kube.list(this.kinds.release, 'Release', selector)),
       ...(await this.kube.list(this.kinds.object, 'Object', selector)),
@@ -98,7 +100,7 @@ export class Timeline {
     const xr = this.composite();
     if (!xr) return;
     const now = Date.now();
-    const selector = { labelSelector: `crossplane.io/composite=${xr}` };
+    const selector = { labelSelector: `${COMPOSITE_LABEL}=${xr}` };
     const found = (
       await Promise.all([
         this.kube.list(this.kinds.release, 'Release', selector),

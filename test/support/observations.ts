@@ -1,4 +1,5 @@
 import type { Observation } from '../../bridge/transitions.js';
+import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME_ANNOTATION } from '../../common/contract.js';
 
 /** What the bridge's tests observe of an environment, and the XR it observes it in. */
 
@@ -18,5 +19,27 @@ export function observation(overrides: Partial<Observation> = {}): Observation {
       { name: 'argo-cd', version: '9.1.0', ready: false },
     ],
     ...overrides,
+  };
+}
+
+/**
+ * A provider-helm Release as Crossplane composes it for the XR `xr` under `key` (its name, label
+ * and annotation), for tests and benchmarks that write XRs and their Releases in Crossplane's place.
+ */
+export function composedRelease(xr: string, key: string, version: string) {
+  return {
+    apiVersion: 'helm.crossplane.io/v1beta1',
+    kind: 'Release',
+    metadata: {
+      name: `${xr}-${key}`,
+      labels: { [COMPOSITE_LABEL]: xr },
+      annotations: { [COMPOSITION_RESOURCE_NAME_ANNOTATION]: key },
+    },
+    spec: {
+      forProvider: {
+        chart: { name: key, repository: 'https://charts.example.org', version },
+        namespace: 'default',
+      },
+    },
   };
 }
