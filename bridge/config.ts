@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { DNS_LABEL } from '../common/contract.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../common/contract.js';
 import { durationMs } from '../common/duration.js';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { CLUSTER_LOCAL_HOSTS, parseHostPatterns, parseSink } from '../common/sink.js';
@@ -83,7 +83,7 @@ function selecting(composition: string, composite: boolean): JsonObject {
 
 /** Composition names are DNS subdomains. */
 function compositionName(name: string): string {
-  if (name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
     throw new Error(
       `BRIDGE_INBOUND_COMPOSITION: ${JSON.stringify(name)} is not a Composition name`,
     );

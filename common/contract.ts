@@ -18,6 +18,9 @@ export const KUBERNETES_PROVIDER_CONFIG_KEY = 'kubernetes-providerconfig';
 /** RFC 1123 label, as Kubernetes requires for namespaces and most names, and tool names are. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** RFC 1123 subdomain (length checked apart), as names of workloads and Compositions are. */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 const TOOL_PREFIX = 'tool-';
 const USAGE_PREFIX = 'usage-';
 const READINESS_PREFIX = 'readiness-';

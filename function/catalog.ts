@@ -1,4 +1,4 @@
-import { DNS_LABEL } from '../common/contract.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
 import type { BackendRegistry, ClusterBackend } from './backends/backend.js';
@@ -21,8 +21,6 @@ const WAIT_TIMEOUT_RULES: DurationRules = {
   max: { ms: limits.waitTimeoutSeconds * 1_000, text: `${limits.waitTimeoutSeconds}s` },
   positive: true,
 };
-/** A DNS-1123 subdomain, as names of Deployments, StatefulSets, DaemonSets and Jobs are. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface CatalogTool {
   name: string;
