@@ -2,7 +2,7 @@
  * The bridge at scale on the real control plane: 1,000 XEnvironments with their composed Releases,
  * readiness flipped in bulk, and the time from each status patch to its CloudEvent at a local sink.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   CustomObjectsApi,
   KubeConfig,
@@ -25,8 +25,13 @@ const TOOLS = ['tool-a', 'tool-b'];
 export interface BridgeFigures {
   environments: number;
   events: number;
-  /** Events/s while draining a backlog: the bridge's own capacity. */
+  /** Events/s while draining a backlog of one event per environment: the bridge's own capacity. */
   drainPerSecond: number;
+  /** The same for environments that came up while no bridge ran, `eventsPerEnvironment` each. */
+  lateDrainPerSecond: number;
+  eventsPerEnvironment: number;
+  /** Events of environments announced before a graceful restart, sent again after it. */
+  repeatedAfterRestart: number;
   /** The API server's own rate of single-object patches (an XR's annotation), 32 in flight. */
   apiPatchesPerSecond: number;
   /** Patch → CloudEvent at a steady rate of readiness flips. */
@@ -53,6 +58,13 @@ async function inParallel<T>(
   );
 }
 
+async function stopBridge(bridge: ChildProcess): Promise<void> {
+  if (bridge.exitCode !== null) return;
+  const exited = new Promise((done) => bridge.once('exit', done));
+  bridge.kill('SIGTERM');
+  await exited;
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
@@ -62,7 +74,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
   // Crossplane makes it, and provider-helm's real Release CRD.
   const cp = await startControlPlaneWithXrds();
   const sink = new TestSink();
-  let bridge: ReturnType<typeof spawn> | undefined;
+  let bridge: ChildProcess | undefined;
   try {
     for (const crd of await readCrds(CRD_DIRS.providerHelm, (f) =>
       f.startsWith('helm.crossplane.io_releases'),
@@ -82,45 +94,68 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
       }
     }
 
-    const names = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
-    log(`creating ${count} XEnvironments with ${TOOLS.length + 1} Releases each`);
-    const created = performance.now();
-    await inParallel(names, 16, async (name) => {
-      await api.createClusterCustomObject({
-        ...xrType,
-        body: {
-          apiVersion: 'platform.xenvironment.io/v1alpha1',
-          kind: 'XEnvironment',
-          metadata: { name },
-          spec: { tools: TOOLS.map((t) => ({ name: t })) },
-        },
-      });
-      await api.patchClusterCustomObjectStatus(
-        {
-          ...xrType,
-          name,
-          body: {
-            status: {
-              cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
-              // The function's verdict: ready; the Releases' flips are what is measured.
-              tools: TOOLS.map((t) => ({ name: t, version: '1.0.0', ready: true })),
-            },
-          },
-        },
-        merge,
-      );
-      for (const key of ['cluster', ...TOOLS.map((t) => `tool-${t}`)]) {
-        await api.createClusterCustomObject({
-          ...releases,
-          body: composedRelease(name, key, '1.0.0'),
-        });
-      }
-    });
-    log(`created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
-
     // Through a keep-alive pool: client-node would pay a TLS handshake per patch and become the
     // bottleneck of the measurement.
     const fast = new ApiClient(kc);
+    // As provider-helm knows them from its cache: a status patch needs no read first.
+    const generations = new Map<string, number>();
+    const patchedAt = new Map<string, number>();
+    /** Patches a Release Ready, as provider-helm reports a deployed release. */
+    const markReady = async (release: string, subject?: string) => {
+      const path = `/apis/${releases.group}/${releases.version}/${releases.plural}/${release}`;
+      const ready = {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Available',
+        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        observedGeneration: generations.get(release),
+      };
+      await fast.send('PATCH', `${path}/status`, { status: { conditions: [ready] } });
+      if (subject) patchedAt.set(subject, performance.now());
+    };
+    /** XRs as Crossplane leaves them, their Releases as provider-helm does (Ready or not yet). */
+    const createEnvironments = async (list: string[], ready: boolean) => {
+      await inParallel(list, 16, async (name) => {
+        await api.createClusterCustomObject({
+          ...xrType,
+          body: {
+            apiVersion: 'platform.xenvironment.io/v1alpha1',
+            kind: 'XEnvironment',
+            metadata: { name },
+            spec: { tools: TOOLS.map((t) => ({ name: t })) },
+          },
+        });
+        await api.patchClusterCustomObjectStatus(
+          {
+            ...xrType,
+            name,
+            body: {
+              status: {
+                cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
+                // The function's verdict: ready; the Releases' flips are what is measured.
+                tools: TOOLS.map((t) => ({ name: t, version: '1.0.0', ready: true })),
+              },
+            },
+          },
+          merge,
+        );
+        for (const key of ['cluster', ...TOOLS.map((t) => `tool-${t}`)]) {
+          const release = (await api.createClusterCustomObject({
+            ...releases,
+            body: composedRelease(name, key, '1.0.0'),
+          })) as { metadata: { name: string; generation: number } };
+          generations.set(release.metadata.name, release.metadata.generation);
+          if (ready) await markReady(release.metadata.name);
+        }
+      });
+    };
+
+    const names = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
+    log(`creating ${count} XEnvironments with ${TOOLS.length + 1} Releases each`);
+    const created = performance.now();
+    await createEnvironments(names, false);
+    log(`created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
+
     // What the bridge's record writes are made of, before the bridge runs: one patch per object.
     const ceilingPatches = 2 * count;
     const ceilingStarted = performance.now();
@@ -138,52 +173,42 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
     log(`the API server takes ${apiPatchesPerSecond.toFixed(0)} single-object patches/s`);
 
     await sink.up();
-    const metricsPort = await freePort();
     const output: string[] = [];
     const profile = process.env.BENCH_PROFILE_DIR
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
       : [];
-    bridge = spawn(
-      process.execPath,
-      [...IMAGE_NODE_FLAGS, ...profile, 'dist/bundle/bridge/main.mjs'],
-      {
-        env: {
-          ...process.env,
-          KUBECONFIG: cp.adminKubeconfig,
-          K_SINK: sink.url,
-          BRIDGE_HTTP_ADDRESS: `127.0.0.1:${metricsPort}`,
-          BRIDGE_LOG_LEVEL: 'warn',
-          // Its leader-election Lease: a namespace that exists on the bare control plane.
-          POD_NAMESPACE: 'default',
+    const startBridge = async () => {
+      const started = spawn(
+        process.execPath,
+        [...IMAGE_NODE_FLAGS, ...profile, 'dist/bundle/bridge/main.mjs'],
+        {
+          env: {
+            ...process.env,
+            KUBECONFIG: cp.adminKubeconfig,
+            K_SINK: sink.url,
+            BRIDGE_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
+            BRIDGE_LOG_LEVEL: 'warn',
+            // Its leader-election Lease: a namespace that exists on the bare control plane.
+            POD_NAMESPACE: 'default',
+          },
         },
-      },
-    );
-    bridge.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      );
+      started.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      return started;
+    };
+    /** The arrivals from `from` on: how many, and their rate from the first to the last. */
+    const drained = async (from: number, expected: number) => {
+      await sink.waitFor(from + expected, 300_000);
+      const seconds = (sink.received[from + expected - 1]!.at - sink.received[from]!.at) / 1000;
+      return (expected - 1) / seconds;
+    };
+
+    bridge = await startBridge();
     // Each environment that exists when the bridge starts is announced ("requested"): a backlog
     // that it drains as fast as it can once its informers have listed. The rate is taken
     // between the first and the last arrival.
-    await sink.waitFor(count, 300_000);
-    const backlogSeconds = (sink.received[count - 1]!.at - sink.received[0]!.at) / 1000;
-    const drainRate = (count - 1) / backlogSeconds;
-    log(
-      `backlog of ${count} events drained in ${backlogSeconds.toFixed(1)} s: ${drainRate.toFixed(0)} events/s`,
-    );
-
-    const patchedAt = new Map<string, number>();
-    const markReady = async (release: string, subject: string) => {
-      const path = `/apis/${releases.group}/${releases.version}/${releases.plural}/${release}`;
-      const current = (await fast.send('GET', path)) as { metadata: { generation: number } };
-      // As provider-helm reports a deployed release.
-      const ready = {
-        type: 'Ready',
-        status: 'True',
-        reason: 'Available',
-        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        observedGeneration: current.metadata.generation,
-      };
-      await fast.send('PATCH', `${path}/status`, { status: { conditions: [ready] } });
-      patchedAt.set(subject, performance.now());
-    };
+    const drainRate = await drained(0, count);
+    log(`backlog of ${count} events (one per environment) drained at ${drainRate.toFixed(0)}/s`);
 
     const measure = async (
       expected: number,
@@ -231,18 +256,44 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
       }),
     );
     const steady = await steadyDone;
+    const first = {
+      rssMiB: await peakRssMiB(bridge.pid!),
+      cpuSeconds: await cpuSeconds(bridge.pid!),
+    };
+
+    // A graceful stop, then environments that came up while no bridge ran: each owes all of its
+    // events (requested, created, a service.deployed per tool, modified). The ones announced
+    // before must stay quiet: the stop cleared every delivered outbox.
+    log('stopping the bridge (SIGTERM)');
+    await stopBridge(bridge);
+    const late = Array.from({ length: count }, (_, i) => `late-${String(i).padStart(4, '0')}`);
+    log(`creating ${count} XEnvironments that are Ready, while no bridge runs`);
+    await createEnvironments(late, true);
+    const before = sink.received.length;
+    bridge = await startBridge();
+    const owed = count * (TOOLS.length + 3);
+    const lateDrainRate = await drained(before, owed);
+    const repeated = sink.received
+      .slice(before)
+      .filter(({ event }) => !String(event.subject).startsWith('late-')).length;
+    log(
+      `backlog of ${owed} events (${TOOLS.length + 3} per environment) drained at ${lateDrainRate.toFixed(0)}/s; ${repeated} events sent again after the graceful restart`,
+    );
 
     const figures: BridgeFigures = {
       environments: count,
       events: burst.events + steady.events,
       drainPerSecond: drainRate,
+      lateDrainPerSecond: lateDrainRate,
+      eventsPerEnvironment: TOOLS.length + 3,
+      repeatedAfterRestart: repeated,
       apiPatchesPerSecond,
       p50Ms: percentile(steady.latencies, 50),
       p99Ms: percentile(steady.latencies, 99),
       flipsPerSecond,
       eventsPerSecond: burst.events / burst.seconds,
-      rssMiB: await peakRssMiB(bridge.pid!),
-      cpuSeconds: await cpuSeconds(bridge.pid!),
+      rssMiB: Math.max(first.rssMiB, await peakRssMiB(bridge.pid!)),
+      cpuSeconds: first.cpuSeconds + (await cpuSeconds(bridge.pid!)),
     };
     log(
       `bridge: ${burst.events} events ${burst.seconds.toFixed(1)} s after a burst of patches began (${figures.eventsPerSecond.toFixed(0)}/s); at ${flipsPerSecond} flips/s patch → event p50 ${figures.p50Ms.toFixed(1)} ms, p99 ${figures.p99Ms.toFixed(1)} ms over ${steady.latencies.length} events; peak RSS ${figures.rssMiB.toFixed(1)} MiB, CPU ${figures.cpuSeconds.toFixed(1)} s`,
@@ -251,11 +302,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
     if (output.length) log(`bridge warnings: ${output.join('').slice(0, 500)}`);
     return figures;
   } finally {
-    if (bridge && bridge.exitCode === null) {
-      const exited = new Promise((done) => bridge!.once('exit', done));
-      bridge.kill('SIGTERM');
-      await exited;
-    }
+    if (bridge) await stopBridge(bridge);
     await sink.down();
     await cp.stop();
   }

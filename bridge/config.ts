@@ -29,6 +29,8 @@ export interface BridgeConfig {
   retryMaxMs: number;
   /** Retries per second over all environments (a token bucket of 10 s worth). */
   retryRate: number;
+  /** Writes per second that clear delivered outboxes of quiet environments (see reconciler.ts). */
+  settleRate: number;
   sinkTimeoutMs: number;
   lease: { namespace: string; name: string; identity: string } & LeaseTiming;
   /** How long before an environment's expiresAt to warn. */
@@ -205,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
     retryBaseMs: positive(env, 'BRIDGE_RETRY_BASE_MS', 250),
     retryMaxMs: positive(env, 'BRIDGE_RETRY_MAX_MS', 30_000),
     retryRate: positive(env, 'BRIDGE_RETRY_RATE', 10),
+    settleRate: positive(env, 'BRIDGE_SETTLE_RATE', 50),
     sinkTimeoutMs: positive(env, 'BRIDGE_SINK_TIMEOUT_MS', 10_000),
     expiryWarningMs: duration(env, 'BRIDGE_EXPIRY_WARNING', '1h'),
     inbound: {

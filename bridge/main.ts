@@ -16,6 +16,8 @@ import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
 
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+/** How long a graceful stop waits for delivered outboxes to be cleared: well within a pod's 30 s. */
+const STOP_SETTLE_MS = 10_000;
 
 function serviceAccountNamespace(): string | undefined {
   try {
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
       retryRate: config.retryRate,
+      lowPriorityRate: config.settleRate,
       // A conflict: someone wrote the XR since it was read. Run again on what was re-read.
       immediate: (error) => error instanceof ApiError && error.code === 409,
     },
@@ -153,9 +156,14 @@ async function main(): Promise<void> {
   const running = queue.run();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.info({ signal }, 'stopping: finishing deliveries in flight');
-      queue.stop();
-      void running
+      logger.info({ signal }, 'stopping: finishing deliveries in flight, clearing outboxes');
+      for (const key of reconciler.settleNow()) queue.add(key);
+      void queue
+        .quiet(STOP_SETTLE_MS)
+        .then(() => {
+          queue.stop();
+          return running;
+        })
         .then(() => elector.release())
         .then(() => store.stop())
         .then(() => {

@@ -6,6 +6,8 @@ export interface QueueOptions {
   retryRate: number;
   /** Errors that mean "run again now" (a write conflict), not "back off"; a few times in a row. */
   immediate?: (error: unknown) => boolean;
+  /** Low-priority keys handled per second at most, so that bookkeeping leaves the API server room. */
+  lowPriorityRate?: number;
 }
 
 /** Conflicts retried at once before they count as failures: a key that always conflicts backs off. */
@@ -16,6 +18,8 @@ const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 /** What a handled key asks for: to be handled again after `requeueAfterMs`, as controller-runtime's Result. */
 export interface Outcome {
   requeueAfterMs?: number;
+  /** Then handled only while no other key waits: bookkeeping that can wait behind changes. */
+  lowPriority?: boolean;
 }
 
 /**
@@ -35,11 +39,25 @@ class TokenBucket {
 
   /** Takes a token; returns how long to wait until it is due. */
   reserve(): number {
+    this.refill();
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
+  }
+
+  /** Takes a token if there is one: 0; else how long until there is, taking none. */
+  take(): number {
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+
+  private refill(): void {
     const now = Date.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
   }
 }
 
@@ -48,11 +66,15 @@ class TokenBucket {
  * it changes, is never handled by two workers at once, and a failed key comes back after a capped
  * exponential backoff, within a global retry rate. Its size is bounded by the number of distinct
  * keys. While paused (caches not synced, not the leader) keys are kept, not handled. A handled key
- * may ask to come back later (an expiry due): one timer per key, the latest answer's.
+ * may ask to come back later (an expiry due): one timer per key, the latest answer's; at low
+ * priority, it waits until no other key does, and a change in the meantime makes it urgent again.
  */
 export class WorkQueue {
   private readonly queued: string[] = [];
   private readonly pending = new Set<string>();
+  /** The low-priority lane; a key that left it (made urgent) stays in the list, skipped. */
+  private readonly queuedLow: string[] = [];
+  private readonly pendingLow = new Set<string>();
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -60,6 +82,9 @@ export class WorkQueue {
   private readonly scheduled = new Map<string, NodeJS.Timeout>();
   private readonly idle: (() => void)[] = [];
   private readonly bucket: TokenBucket;
+  private readonly lowBucket: TokenBucket | undefined;
+  /** Wakes a worker when the low-priority lane has a token again. */
+  private lowWake: NodeJS.Timeout | undefined;
   private stopped = false;
   private paused = true;
 
@@ -69,10 +94,15 @@ export class WorkQueue {
     private readonly onError: (key: string, error: unknown, retryInMs: number) => void,
   ) {
     this.bucket = new TokenBucket(options.retryRate, options.retryRate * 10);
+    const { lowPriorityRate } = options;
+    // A burst of one second's worth: the lane starts full, then keeps its rate.
+    this.lowBucket = lowPriorityRate
+      ? new TokenBucket(lowPriorityRate, lowPriorityRate)
+      : undefined;
   }
 
   get depth(): number {
-    return this.pending.size;
+    return this.pending.size + this.pendingLow.size;
   }
 
   /** Workers take keys only between resume() and pause(); a new queue is paused. */
@@ -92,9 +122,42 @@ export class WorkQueue {
       return;
     }
     if (this.pending.has(key)) return;
+    this.pendingLow.delete(key);
     this.pending.add(key);
     this.queued.push(key);
     if (!this.paused) this.idle.shift()?.();
+  }
+
+  private addLow(key: string): void {
+    if (this.stopped || this.active.has(key) || this.pending.has(key) || this.pendingLow.has(key))
+      return;
+    this.pendingLow.add(key);
+    this.queuedLow.push(key);
+    if (!this.paused) this.idle.shift()?.();
+  }
+
+  private next(): string | undefined {
+    if (this.paused) return undefined;
+    const key = this.queued.shift();
+    if (key !== undefined) {
+      this.pending.delete(key);
+      return key;
+    }
+    while (this.queuedLow.length > 0 && !this.pendingLow.has(this.queuedLow[0]!)) {
+      this.queuedLow.shift();
+    }
+    if (this.queuedLow.length === 0 || this.lowWake) return undefined;
+    const wait = this.lowBucket?.take() ?? 0;
+    if (wait > 0) {
+      this.lowWake = setTimeout(() => {
+        this.lowWake = undefined;
+        this.idle.shift()?.();
+      }, wait);
+      return undefined;
+    }
+    const low = this.queuedLow.shift()!;
+    this.pendingLow.delete(low);
+    return low;
   }
 
   private addAfter(key: string, ms: number): void {
@@ -109,14 +172,16 @@ export class WorkQueue {
    * Handles `key` again in `ms`, replacing the time asked for before: each handling computes the
    * next one from scratch, so the latest answer is the right one.
    */
-  private schedule(key: string, ms: number | undefined): void {
+  private schedule(key: string, outcome: Outcome | void): void {
     clearTimeout(this.scheduled.get(key));
     this.scheduled.delete(key);
+    const ms = outcome?.requeueAfterMs;
     if (ms === undefined || this.stopped) return;
     const timer = setTimeout(
       () => {
         this.scheduled.delete(key);
-        this.add(key);
+        if (outcome?.lowPriority) this.addLow(key);
+        else this.add(key);
       },
       Math.min(Math.max(ms, 0), MAX_TIMER_MS),
     );
@@ -130,17 +195,16 @@ export class WorkQueue {
 
   private async worker(): Promise<void> {
     while (!this.stopped) {
-      const key = this.paused ? undefined : this.queued.shift();
+      const key = this.next();
       if (key === undefined) {
         await new Promise<void>((resolve) => this.idle.push(resolve));
         continue;
       }
-      this.pending.delete(key);
       this.active.add(key);
       try {
         const outcome = await this.handle(key);
         this.failures.delete(key);
-        this.schedule(key, outcome?.requeueAfterMs);
+        this.schedule(key, outcome);
       } catch (error) {
         const attempts = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, attempts);
@@ -162,8 +226,21 @@ export class WorkQueue {
     }
   }
 
+  /**
+   * Resolves once no key waits (outside the low-priority lane) and none is being handled, at once
+   * while paused, or after `timeoutMs`: for a graceful stop.
+   */
+  async quiet(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const busy = () => !this.paused && (this.pending.size > 0 || this.active.size > 0);
+    while (busy() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.lowWake);
     for (const timer of [...this.timers, ...this.scheduled.values()]) clearTimeout(timer);
     this.timers.clear();
     this.scheduled.clear();

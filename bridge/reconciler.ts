@@ -53,14 +53,22 @@ export interface ReconcilerOptions {
   onInvalidRecord?: () => void;
   /** The clock expiry is judged by. */
   now?: () => Date;
+  /**
+   * How long a delivered outbox waits for the next batch's write to clear it before it gets a
+   * write of its own (at low priority). A restart within it sends those events again, same ids.
+   */
+  settleMs?: number;
 }
+
+export const DEFAULT_SETTLE_MS = 1_000;
 
 /**
  * Informer → compare with what was recorded → record → emit, for one XR. The events of a batch
  * of transitions are written into the record's outbox together with the state they announce, in
- * one resourceVersion-guarded patch, and only then delivered; the next write clears the outbox. A
- * restart finds undelivered events in the outbox and sends them again, with the same ids. Throws
- * when an event cannot be delivered: the outbox stays, and is retried.
+ * one resourceVersion-guarded patch, and only then delivered; the next write clears the outbox:
+ * the next batch's, or, once settled, one of its own. A restart finds events in the outbox and
+ * sends them again, with the same ids. Throws when an event cannot be delivered: the outbox
+ * stays, and is retried.
  *
  * Then the environment's lifecycle: once status.expiresAt is near, the Expiring condition on the
  * XR and its claim (the warning event went with the announcements); once it has passed, the
@@ -72,8 +80,9 @@ export class Reconciler {
    * that clears the outbox conflicted does not send them again. Only an optimisation: the outbox
    * is the truth, and after a restart its events are sent again with their ids.
    */
-  private readonly delivered = new Map<string, { uid: string; ids: Set<string> }>();
+  private readonly delivered = new Map<string, { uid: string; ids: Set<string>; at?: number }>();
   private readonly now: () => Date;
+  private settleMs: number;
 
   constructor(
     private readonly store: Store,
@@ -82,6 +91,7 @@ export class Reconciler {
     private readonly options: ReconcilerOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   }
 
   async reconcile(key: string): Promise<Outcome> {
@@ -107,7 +117,8 @@ export class Reconciler {
       ...(expiry.warn ? { expiring: expiry.warn } : {}),
     };
 
-    let current = await this.announce(key, xr, observation, route);
+    const announced = await this.announce(key, xr, observation, route);
+    let current = announced.current;
     if (!current) return {};
     const claim = claimRefOf(current);
     if (expiry.condition) {
@@ -125,16 +136,24 @@ export class Reconciler {
       if (claim) await this.claims.delete(claim, String((current.metadata as JsonObject).name));
       else await this.store.deleteComposite(key, current);
     }
-    return expiry.requeueAfterMs === undefined ? {} : { requeueAfterMs: expiry.requeueAfterMs };
+    const { settleInMs } = announced;
+    const expiryInMs = expiry.requeueAfterMs ?? Infinity;
+    if (settleInMs !== undefined && settleInMs < expiryInMs) {
+      return { requeueAfterMs: settleInMs, lowPriority: true };
+    }
+    return expiryInMs === Infinity ? {} : { requeueAfterMs: expiryInMs };
   }
 
-  /** Announces what changed; the XR as last written, undefined once it is gone. */
+  /**
+   * Announces what changed; the XR as last written (undefined once it is gone) and, while its
+   * delivered outbox is not cleared yet, when that is due.
+   */
   private async announce(
     key: string,
     xr: JsonObject,
     observation: Observation,
     route: Route,
-  ): Promise<JsonObject | undefined> {
+  ): Promise<{ current?: JsonObject; settleInMs?: number }> {
     const read = readRecord(xr, observation);
     let record: Recorded;
     let rebuilt = false;
@@ -157,29 +176,50 @@ export class Reconciler {
       record = read.record;
     }
 
-    let current: JsonObject | undefined = xr;
+    let current: JsonObject = xr;
     for (;;) {
       await this.deliver(key, current, record.outbox, route);
       const finalizer = finalizerChange(observation, hasFinalizer(current), record.outbox);
       if (finalizer === 'remove') {
         await this.store.write(key, current, { finalizer });
         this.delivered.delete(key);
-        return undefined;
+        return {};
       }
       const next = planBatch(observation, record, this.options.source, this.now());
-      if (next.outbox.length === 0 && record.outbox.length === 0 && !rebuilt && !finalizer) {
-        return current;
+      if (next.outbox.length === 0 && !rebuilt && !finalizer) {
+        if (record.outbox.length === 0) return { current };
+        // Delivered, not cleared: the write that records the next batch clears it too, so under
+        // load each batch costs one write; a quiet XR gets a write of its own once settled.
+        const settleInMs = this.settleInMs(key);
+        if (settleInMs > 0) return { current, settleInMs };
       }
-      current = await this.store.write(key, current, {
+      const written = await this.store.write(key, current, {
         record: next,
         ...(finalizer ? { finalizer } : {}),
       });
       // The outbox delivered is replaced: its ids will not be seen again.
       this.delivered.delete(key);
-      if (!current || next.outbox.length === 0) return current;
+      if (!written || next.outbox.length === 0) return written ? { current: written } : {};
+      current = written;
       record = next;
       rebuilt = false;
     }
+  }
+
+  /**
+   * From now on, clears each delivered outbox at once; returns the keys that have one waiting.
+   * Before a graceful stop: the next leader then has nothing to send again.
+   */
+  settleNow(): string[] {
+    this.settleMs = 0;
+    return [...this.delivered.keys()];
+  }
+
+  /** How long until the outbox this process delivered for `key` is settled; 0 once it is. */
+  private settleInMs(key: string): number {
+    const at = this.delivered.get(key)?.at;
+    if (at === undefined) return 0;
+    return Math.max(0, at + this.settleMs - this.now().getTime());
   }
 
   private async deliver(
@@ -199,6 +239,7 @@ export class Reconciler {
       if (entry.ids.has(event.context.id)) continue;
       await this.emit(event, toDefault ? undefined : route.url);
       entry.ids.add(event.context.id);
+      entry.at = this.now().getTime();
       this.options.logger.info(
         {
           xr: kindAndName(xr),

@@ -278,4 +278,91 @@ describe('work queue', () => {
     expect(times('a')[2]! - times('a')[1]!).toBeGreaterThanOrEqual(39);
     expect(times('b')[1]! - times('b')[0]!).toBeGreaterThanOrEqual(29);
   });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('handles a low-priority requeue only while no other key waits, and at once when it changes', async () => {
+    const handled: string[] = [];
+    const lowOnce = new Set(['a']);
+    const queue = new WorkQueue(
+      async (key) => {
+        handled.push(key);
+        if (lowOnce.delete(key)) return { requeueAfterMs: 10, lowPriority: true };
+        await sleep(40);
+      },
+      { workers: 1, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100 },
+      () => {},
+    );
+    queue.resume();
+    const running = queue.run();
+    for (const key of ['a', 'b', 'c', 'd']) queue.add(key);
+    // a's requeue (due at 10 ms) waits behind b, c and d ...
+    await sleep(200);
+    expect(handled).toEqual(['a', 'b', 'c', 'd', 'a']);
+
+    // ... unless a changes meanwhile (at 50 ms, c running, d waiting): then it goes before e.
+    lowOnce.add('a');
+    handled.length = 0;
+    for (const key of ['a', 'b', 'c', 'd']) queue.add(key);
+    await sleep(50);
+    queue.add('a');
+    queue.add('e');
+    await sleep(250);
+    queue.stop();
+    await running;
+    expect(handled).toEqual(['a', 'b', 'c', 'd', 'a', 'e']);
+  });
+
+  it('is quiet once every waiting key is handled, and at once while paused', async () => {
+    const handled: string[] = [];
+    const queue = new WorkQueue(
+      async (key) => {
+        await sleep(20);
+        handled.push(key);
+      },
+      { workers: 1, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100 },
+      () => {},
+    );
+    const running = queue.run();
+    queue.add('a');
+    const started = Date.now();
+    await queue.quiet(5_000);
+    expect([handled, Date.now() - started < 1_000]).toEqual([[], true]);
+    queue.resume();
+    queue.add('b');
+    await queue.quiet(5_000);
+    expect(handled).toEqual(['a', 'b']);
+    queue.stop();
+    await running;
+  });
+
+  it('lets low-priority keys through at their rate, past a burst of one second', async () => {
+    const settled: number[] = [];
+    const seen = new Set<string>();
+    const queue = new WorkQueue(
+      async (key) => {
+        if (!seen.has(key)) {
+          seen.add(key);
+          return { requeueAfterMs: 1, lowPriority: true };
+        }
+        settled.push(Date.now());
+      },
+      { workers: 4, retryBaseMs: 10, retryMaxMs: 10, retryRate: 100, lowPriorityRate: 20 },
+      () => {},
+    );
+    queue.resume();
+    const running = queue.run();
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) queue.add(`key-${i}`);
+    await sleep(200);
+    const early = settled.length;
+    await sleep(600);
+    queue.stop();
+    await running;
+    // 20 at once, then one every 50 ms: about 24 by 200 ms, all 30 by 550 ms.
+    expect(early).toBeGreaterThanOrEqual(20);
+    expect(early).toBeLessThanOrEqual(25);
+    expect(settled).toHaveLength(30);
+    expect(settled.at(-1)! - started).toBeGreaterThanOrEqual(450);
+  });
 });

@@ -107,8 +107,11 @@ class MemoryStore implements Store {
     this.delete();
   }
 
+  writes = 0;
+
   async write(_key: string, xr: JsonObject, change: Change): Promise<JsonObject | undefined> {
     this.guard(xr);
+    this.writes++;
     this.edit((current) => {
       const metadata = current.metadata as Metadata;
       if (change.record) {
@@ -186,7 +189,7 @@ function sink(accept: (event: CDEvent) => boolean = () => true) {
 function reconciler(
   store: Store,
   emit: (e: CDEvent, s: string | undefined) => Promise<void>,
-  options: { claims?: Claims; now?: () => Date } = {},
+  options: { claims?: Claims; now?: () => Date; settleMs?: number } = {},
 ) {
   let invalid = 0;
   const r = new Reconciler(store, options.claims ?? new MemoryClaims(), emit, {
@@ -195,6 +198,8 @@ function reconciler(
     expiryWarningMs: HOUR,
     logger: pino({ level: 'silent' }),
     onInvalidRecord: () => invalid++,
+    // Cleared at once unless a case is about settling: each reconcile then ends as it began.
+    settleMs: options.settleMs ?? 0,
     ...(options.now ? { now: options.now } : {}),
   });
   return Object.assign(r, { invalid: () => invalid });
@@ -472,6 +477,67 @@ describe('bridge reconciler', () => {
     ).rejects.toMatchObject({ code: 409 });
     await reconciler(again, second.emit).reconcile(KEY);
     expect(second.sent).toHaveLength(8);
+  });
+});
+
+describe('bridge reconciler: one write per batch', () => {
+  const clock = (start: string) => {
+    let now = Date.parse(start);
+    return { now: () => new Date(now), advance: (ms: number) => (now += ms) };
+  };
+
+  it('leaves a delivered outbox for the next batch to clear, and clears a quiet one once settled', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const time = clock('2026-11-25T09:00:00Z');
+    const r = reconciler(store, emit, { now: time.now, settleMs: 1_000 });
+
+    expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
+    expect([sent.length, store.writes, store.record!.outbox.length]).toEqual([4, 1, 4]);
+
+    // A change within the second: its batch's write replaces the delivered outbox.
+    time.advance(300);
+    store.failing.add(ARGO_CD);
+    expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
+    expect(labels(sent.slice(4))).toEqual([
+      'incident.detected dev/incidents/0-4',
+      'environment.modified dev',
+    ]);
+    expect([store.writes, store.record!.outbox.length]).toEqual([2, 2]);
+
+    // Looked at again early (a status update): nothing is written, the time left is asked for.
+    time.advance(400);
+    expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 600, lowPriority: true });
+    expect(store.writes).toBe(2);
+
+    time.advance(600);
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect([sent.length, store.writes, store.record!.outbox]).toEqual([6, 3, []]);
+    expect(checkEventLog(sent.map((s) => s.event)).redeliveries).toBe(0);
+  });
+
+  it('after a restart before the outbox settled, sends it again with the same ids and payloads', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const time = clock('2026-11-25T09:00:00Z');
+    await reconciler(store, emit, { now: time.now, settleMs: 1_000 }).reconcile(KEY);
+    const restarted = reconciler(store, emit, { now: time.now, settleMs: 1_000 });
+    expect(await restarted.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
+    expect(sent.slice(4).map((s) => s.event)).toEqual(sent.slice(0, 4).map((s) => s.event));
+    const log = checkEventLog(sent.map((s) => s.event));
+    expect([log.redeliveries, log.problems]).toEqual([4, []]);
+  });
+
+  it('asks for the expiry warning when it is due before the outbox settles', async () => {
+    const expiresAt = '2026-11-25T10:00:00.500Z';
+    const store = new MemoryStore({ ...xr, status: { ...xr.status, expiresAt } });
+    const { emit } = sink();
+    const now = () => new Date('2026-11-25T09:00:00Z');
+    // The warning (an hour ahead) is due in 500 ms, before the second the outbox waits.
+    expect(await reconciler(store, emit, { now, settleMs: 1_000 }).reconcile(KEY)).toEqual({
+      requeueAfterMs: 500,
+    });
+    expect(store.record!.outbox).toHaveLength(4);
   });
 });
 
