@@ -146,9 +146,13 @@ async function main(): Promise<void> {
         values: [fmt(bridge.eventsPerSecond, 0)],
       },
       {
-        figure: 'bridge: peak RSS (MiB)',
+        figure: `bridge: peak RSS (MiB), ${bridge.environments} environments`,
         values: [fmt(bridge.rssMiB)],
         goal: '≤ 150 MiB',
+      },
+      {
+        figure: `bridge: peak RSS (MiB), restarted with ${2 * bridge.environments} environments`,
+        values: [fmt(bridge.lateRssMiB)],
       },
       {
         figure: 'bridge: CPU time over the run (s)',
