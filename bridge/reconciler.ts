@@ -76,9 +76,10 @@ export const DEFAULT_SETTLE_MS = 1_000;
  */
 export class Reconciler {
   /**
-   * Outbox events this process has delivered, by XR key (for one uid): a retry after the write
-   * that clears the outbox conflicted does not send them again. Only an optimisation: the outbox
-   * is the truth, and after a restart its events are sent again with their ids.
+   * Outbox events this process has delivered, by XR key (for one uid), and when it last did: a
+   * reconcile before the outbox is cleared (a retry after a conflict, a change while it settles)
+   * does not send them again. Only an optimisation: the outbox is the truth, and after a restart
+   * its events are sent again with their ids.
    */
   private readonly delivered = new Map<string, { uid: string; ids: Set<string>; at?: number }>();
   private readonly now: () => Date;
