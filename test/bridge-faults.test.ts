@@ -436,6 +436,27 @@ describe('the bridge under faults', () => {
     expect(sink.received.slice(before).map((r) => r.event.type)).toEqual([]);
   });
 
+  it('sends nothing again after a graceful stop right after announcing', async () => {
+    const [env] = envs;
+    const before = sink.received.length;
+    await set(env!, 'tool-a', 'failed');
+    await eventually('incident.detected and environment.modified', async () =>
+      sink.received.length >= before + 2 ? true : undefined,
+    );
+    const announcedAt = sink.received[before + 1]!.at;
+    await a.stop('SIGTERM');
+    // Stopped within the second a delivered outbox waits: clearing it was the stop's doing.
+    expect(performance.now() - announcedAt).toBeLessThan(1_000);
+    const record = JSON.parse((await readXr(env!.name))!.metadata.annotations![RECORD_ANNOTATION]!);
+    expect((record as Recorded).outbox).toEqual([]);
+    a = await startBridge('bridge-a');
+    await ready(a);
+    await sleep(1_500);
+    expect(sink.received.slice(before).map((r) => r.event.type)).toHaveLength(2);
+    await set(env!, 'tool-a', 'ready');
+    await allSettled();
+  });
+
   it('loses, repeats and invents nothing while killed, failed by its sink, and corrupted', async () => {
     const chaotic = envs.filter((env) => env !== steady);
     for (let kill = 0; kill < KILLS; kill++) {
