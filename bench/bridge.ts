@@ -199,7 +199,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
       started.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
       return started;
     };
-    /** The arrivals from `from` on: how many, and their rate from the first to the last. */
+    /** The rate of the `expected` arrivals from `from` on, taken from the first to the last. */
     const drained = async (from: number, expected: number) => {
       await sink.waitFor(from + expected, 300_000);
       const seconds = (sink.received[from + expected - 1]!.at - sink.received[from]!.at) / 1000;
