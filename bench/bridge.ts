@@ -12,7 +12,7 @@ import {
 import { startControlPlaneWithXrds } from '../test/controlplane/composite-crds.js';
 import { freePort } from '../test/support/net.js';
 import { CRD_DIRS, readCrds } from '../test/support/crds.js';
-import { composedRelease } from '../test/support/observations.js';
+import { composedRelease, readyEnvironmentStatus } from '../test/support/observations.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
@@ -132,12 +132,12 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
           {
             ...xrType,
             name,
+            // The function's verdict: ready; the Releases' flips are what is measured.
             body: {
-              status: {
-                cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
-                // The function's verdict: ready; the Releases' flips are what is measured.
-                tools: TOOLS.map((t) => ({ name: t, version: '1.0.0', ready: true })),
-              },
+              status: readyEnvironmentStatus(
+                name,
+                TOOLS.map((t) => ({ name: t, version: '1.0.0' })),
+              ),
             },
           },
           merge,

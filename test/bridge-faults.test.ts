@@ -25,7 +25,7 @@ import { freePort } from './support/net.js';
 import { BridgeProcess, bridgeRbac } from './support/bridge-process.js';
 import { checkEventLog, openIncidents } from './support/event-log.js';
 import { CRD_DIRS, readCrds } from './support/crds.js';
-import { composedRelease } from './support/observations.js';
+import { composedRelease, readyEnvironmentStatus } from './support/observations.js';
 import { TestSink } from './support/sink.js';
 
 type Obj = Record<string, unknown>;
@@ -169,15 +169,12 @@ async function createEnv(name: string): Promise<Env> {
     {
       ...xrType,
       name,
+      // The function's verdict stays ready: the Releases' flips are what this test varies.
       body: {
-        status: {
-          cluster: { endpoint: `https://vcluster.vcluster-${name}.svc:443` },
-          // The function's verdict stays ready: the Releases' flips are what this test varies.
-          tools: [
-            { name: 'a', version: '1.0.0', ready: true },
-            { name: 'b', version: '2.0.0', ready: true },
-          ],
-        },
+        status: readyEnvironmentStatus(name, [
+          { name: 'a', version: '1.0.0' },
+          { name: 'b', version: '2.0.0' },
+        ]),
       },
     },
     merge,

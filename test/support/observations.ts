@@ -43,3 +43,14 @@ export function composedRelease(xr: string, key: string, version: string) {
     },
   };
 }
+
+/**
+ * The status the function writes on the XR `xr` once its cluster is up and every tool in `tools`
+ * is ready, for tests and benchmarks in which the Releases' own conditions are what varies.
+ */
+export function readyEnvironmentStatus(xr: string, tools: { name: string; version: string }[]) {
+  return {
+    cluster: { endpoint: `https://vcluster.vcluster-${xr}.svc:443` },
+    tools: tools.map((tool) => ({ ...tool, ready: true })),
+  };
+}
