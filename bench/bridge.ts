@@ -16,7 +16,7 @@ import { composedRelease, readyEnvironmentStatus } from '../test/support/observa
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
-import { IMAGE_NODE_FLAGS } from '../test/support/image.js';
+import { BRIDGE_NODE_FLAGS } from '../test/support/image.js';
 
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
 const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };
@@ -183,7 +183,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
     const startBridge = async () => {
       const started = spawn(
         process.execPath,
-        [...IMAGE_NODE_FLAGS, ...profile, 'dist/bundle/bridge/main.mjs'],
+        [...BRIDGE_NODE_FLAGS, ...profile, 'dist/bundle/bridge/main.mjs'],
         {
           env: {
             ...process.env,

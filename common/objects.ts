@@ -1,5 +1,19 @@
 export type JsonObject = Record<string, unknown>;
 
+/** Sets a key as an own data property, even `__proto__`, which assignment would not. */
+export function setOwn(object: object, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(object, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    (object as JsonObject)[key] = value;
+  }
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -81,7 +81,12 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
   return catalog;
 }
 
-/** Equal JSON values, keys in any order; with a stack of its own, as values nest at any depth. */
+/**
+ * Equal JSON values, keys in any order; with a stack of its own, as values nest at any depth.
+ * Keys are counted with for…in rather than listed with Object.keys: this runs on every request,
+ * and the lists were a large share of what it allocated. Plain JSON objects inherit no
+ * enumerable keys, so for…in sees exactly their own.
+ */
 function equal(a: unknown, b: unknown): boolean {
   const pending: unknown[] = [a, b];
   while (pending.length > 0) {
@@ -90,12 +95,17 @@ function equal(a: unknown, b: unknown): boolean {
     if (Object.is(x, y)) continue;
     if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
     if (Array.isArray(x) !== Array.isArray(y)) return false;
-    const keys = Object.keys(x);
-    if (keys.length !== Object.keys(y).length) return false;
-    for (const key of keys) {
-      if (!Object.hasOwn(y, key)) return false;
+    let keys = 0;
+    for (const key in x) {
+      if (!Object.hasOwn(x, key) || !Object.hasOwn(y, key)) return false;
       pending.push((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]);
+      keys++;
     }
+    for (const key in y) {
+      if (!Object.hasOwn(y, key)) return false;
+      keys--;
+    }
+    if (keys !== 0) return false;
   }
   return true;
 }

@@ -120,7 +120,7 @@ async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failur
     return { what: 'RunFunction failed', error };
   }
   try {
-    return encodeRunFunctionResponse(rsp, 2 * bytes.length);
+    return encodeRunFunctionResponse(rsp);
   } catch (error) {
     return { what: 'cannot encode the response', error };
   }

@@ -1,4 +1,4 @@
-import { isObject, type JsonObject } from '../common/objects.js';
+import { isObject, setOwn, type JsonObject } from '../common/objects.js';
 import { FieldError, fieldPath, read } from './untrusted-input.js';
 import { limits } from './limits.js';
 
@@ -68,12 +68,11 @@ export function mergeValues(...layers: (JsonObject | undefined)[]): JsonObject {
     for (const key of Object.keys(layer)) {
       const value = layer[key];
       const current = Object.hasOwn(result, key) ? result[key] : undefined;
-      Object.defineProperty(result, key, {
-        value: isObject(current) && isObject(value) ? mergeValues(current, value) : value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(
+        result,
+        key,
+        isObject(current) && isObject(value) ? mergeValues(current, value) : value,
+      );
     }
   }
   return result;

@@ -1655,6 +1655,15 @@ describe('the catalogue, read once per distinct input', () => {
     const other = parseCatalog(changed, clusterBackends);
     expect(other).not.toBe(first);
     expect(other.tools.get('cert-manager')!.namespace).toBe('elsewhere');
+    // As many keys, one named differently; one key more.
+    const valued = (values: Obj) => {
+      const input = structuredClone(catalog) as { tools: { values?: Obj }[] };
+      input.tools[0]!.values = values;
+      return parseCatalog(input, clusterBackends);
+    };
+    const ab = valued({ a: 1, b: 2 });
+    expect(valued({ a: 1, c: 2 })).not.toBe(ab);
+    expect(valued({ a: 1, b: 2, c: 3 })).not.toBe(valued({ a: 1, b: 2 }));
     // -0 and 0 are different values on the wire.
     const negative = structuredClone(catalog) as { tools: { values?: Obj }[] };
     negative.tools[0]!.values = { n: -0 };

@@ -11,7 +11,8 @@ import type {
 } from '@crossplane-org/function-sdk-typescript';
 import { DecodeError, EncodeError, keySegment, within } from './errors.js';
 import { Reader, WIRE_LEN, WIRE_VARINT } from './reader.js';
-import { decodeStruct, setOwn, type JsonObject } from './struct-decoder.js';
+import { setOwn } from '../../common/objects.js';
+import { decodeStruct, type JsonObject } from './struct-decoder.js';
 import { encodeStruct } from './struct-encoder.js';
 import { Writer } from './writer.js';
 
@@ -140,12 +141,8 @@ export function decodeRunFunctionResponse(bytes: Uint8Array): RunFunctionRespons
   return decodeRoot(RunFunctionResponseType, bytes) as unknown as RunFunctionResponse;
 }
 
-/** `expectedBytes` sizes the first buffer; a response is often about twice its request. */
-export function encodeRunFunctionResponse(
-  rsp: RunFunctionResponse,
-  expectedBytes?: number,
-): Buffer {
-  return encodeRoot(RunFunctionResponseType, rsp, expectedBytes);
+export function encodeRunFunctionResponse(rsp: RunFunctionResponse): Buffer {
+  return encodeRoot(RunFunctionResponseType, rsp);
 }
 
 export function encodeRunFunctionRequest(req: RunFunctionRequest): Buffer {
@@ -246,10 +243,16 @@ function decodeMapEntry(field: Field, target: JsonObject, reader: Reader, limit:
 
 const KEY_TAG = (1 << 3) | WIRE_LEN;
 
-function encodeRoot(type: MessageType, value: unknown, expectedBytes?: number): Buffer {
-  const writer = new Writer(expectedBytes);
-  encodeMessage(type, writer, expectMessage(value));
-  return writer.finish();
+/** Encoding never nests (it is synchronous), so one writer serves every call. */
+const messageWriter = new Writer();
+
+function encodeRoot(type: MessageType, value: unknown): Buffer {
+  try {
+    encodeMessage(type, messageWriter, expectMessage(value));
+    return messageWriter.finish();
+  } finally {
+    messageWriter.reset();
+  }
 }
 
 /** Writes a message's fields back to front (see Writer). */

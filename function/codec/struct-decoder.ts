@@ -6,6 +6,7 @@
  * It gives what the SDK's `Struct.unwrap(Struct.decode(…))` gives, except that a key such as
  * `__proto__` becomes an own property instead of replacing the object's prototype.
  */
+import { setOwn } from '../../common/objects.js';
 import { DecodeError, keySegment } from './errors.js';
 import { Frames, resized } from './frames.js';
 import type { Reader } from './reader.js';
@@ -90,20 +91,6 @@ const KEPT_VALUES = 4096;
 
 /** Decoding never nests (it is synchronous), so one set of frames serves every call. */
 const f = new DecoderFrames();
-
-/** Sets a key as an own data property, even `__proto__`, which assignment would not. */
-export function setOwn(object: object, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(object, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else {
-    (object as JsonObject)[key] = value;
-  }
-}
 
 /** Reads a Struct's fields from the reader's position to `end`. */
 export function decodeStruct(reader: Reader, end: number): JsonObject {

@@ -1,31 +1,35 @@
-/** The first buffer's size, at least: growing copies what was written. */
+/** The buffer's size at first: growing copies what was written. */
 const MIN_BUFFER = 64 * 1024;
+/** A buffer grown beyond this for a large message is given back once it is written. */
+const KEPT_BUFFER = 1024 * 1024;
 /** Strings up to this length are written by a JS loop while they are ASCII. */
 const SHORT_STRING = 64;
 
 /**
  * Writes protobuf back to front: a message's content is written before its length prefix, so
  * every length is known when it is written and no message is measured or copied twice.
- * Fields are therefore written in reverse order.
+ * Fields are therefore written in reverse order. One writer serves message after message: its
+ * buffer is kept, and each message is copied out at its exact size.
  */
 export class Writer {
-  private buf: Buffer;
+  private buf = Buffer.allocUnsafe(MIN_BUFFER);
   /** The content is buf[pos, buf.length). */
-  private pos: number;
-
-  constructor(expectedBytes = 0) {
-    const size = Math.max(MIN_BUFFER, expectedBytes);
-    this.buf = Buffer.allocUnsafe(size);
-    this.pos = size;
-  }
+  private pos = MIN_BUFFER;
 
   /** Bytes written so far; a message's length is the difference of two readings. */
   get length(): number {
     return this.buf.length - this.pos;
   }
 
+  /** A copy of what was written. */
   finish(): Buffer {
-    return this.buf.subarray(this.pos);
+    return Buffer.from(this.buf.subarray(this.pos));
+  }
+
+  /** Empty again, for the next message. */
+  reset(): void {
+    if (this.buf.length > KEPT_BUFFER) this.buf = Buffer.allocUnsafe(MIN_BUFFER);
+    this.pos = this.buf.length;
   }
 
   private reserve(bytes: number): void {

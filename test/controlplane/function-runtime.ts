@@ -7,6 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Kube } from '../support/kube.js';
+import { IMAGE_NODE_FLAGS } from '../support/image.js';
 import { freePort } from '../support/net.js';
 import { writeCertificateDir } from './crossplane.js';
 import {
@@ -42,8 +43,7 @@ export async function runFunction(
     name,
     process.execPath,
     [
-      '--max-semi-space-size=1',
-      '--max-old-space-size=128',
+      ...IMAGE_NODE_FLAGS,
       FUNCTION_BUNDLE,
       '--address',
       `127.0.0.1:${port}`,

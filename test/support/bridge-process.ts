@@ -3,6 +3,7 @@
  * RBAC bound to the user it authenticates as on the test control plane.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { BRIDGE_NODE_FLAGS } from './image.js';
 import { readYamlDocuments } from './manifests.js';
 
 type Obj = Record<string, unknown>;
@@ -36,7 +37,7 @@ export class BridgeProcess {
   }
 
   start(): void {
-    const child = spawn(process.execPath, ['dist/bundle/bridge/main.mjs'], {
+    const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, 'dist/bundle/bridge/main.mjs'], {
       env: {
         ...process.env,
         ...this.env,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 
 /**
  * The V8 flags the image's entrypoint gives node, read from the Dockerfile so that tests and
@@ -8,12 +9,33 @@ export const IMAGE_NODE_FLAGS: readonly string[] = entrypointNodeFlags(
   readFileSync('Dockerfile', 'utf8'),
 );
 
+/** The flags the shipped sidecar's command gives node: the bridge as it runs beside the function. */
+export const BRIDGE_NODE_FLAGS: readonly string[] = bridgeNodeFlags(
+  readFileSync('examples/bridge/deploymentruntimeconfig.yaml', 'utf8'),
+);
+
 function entrypointNodeFlags(dockerfile: string): string[] {
   const line = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
   if (!line) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
-  const flags = (JSON.parse(line) as string[]).slice(1, -1);
-  if (flags.length === 0 || flags.some((flag) => !flag.startsWith('--'))) {
-    throw new Error(`the Dockerfile's ENTRYPOINT is not node, flags, script: ${line}`);
+  return nodeFlags(JSON.parse(line) as string[], "the Dockerfile's ENTRYPOINT");
+}
+
+function bridgeNodeFlags(runtimeConfig: string): string[] {
+  const containers = (
+    parse(runtimeConfig) as {
+      spec: { deploymentTemplate: { spec: { template: { spec: { containers: unknown[] } } } } };
+    }
+  ).spec.deploymentTemplate.spec.template.spec.containers as { name: string; command?: string[] }[];
+  const command = containers.find((container) => container.name === 'bridge')?.command;
+  if (!command) throw new Error('the DeploymentRuntimeConfig has no bridge container command');
+  return nodeFlags(command, "the bridge container's command");
+}
+
+/** The flags of `[node, ...flags, script]`. */
+function nodeFlags(command: string[], what: string): string[] {
+  const flags = command.slice(1, -1);
+  if (flags.some((flag) => !flag.startsWith('--'))) {
+    throw new Error(`${what} is not node, flags, script: ${JSON.stringify(command)}`);
   }
   return flags;
 }
