@@ -16,7 +16,7 @@ import { composedRelease, readyEnvironmentStatus } from '../test/support/observa
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
 import { ApiClient } from '../bridge/api.js';
-import { BRIDGE_NODE_FLAGS } from '../test/support/image.js';
+import { BRIDGE_NODE_FLAGS, IMAGE_ENV } from '../test/support/image.js';
 
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
 const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };
@@ -187,6 +187,7 @@ export async function benchBridge(log: (line: string) => void): Promise<BridgeFi
         {
           env: {
             ...process.env,
+            ...IMAGE_ENV,
             KUBECONFIG: cp.adminKubeconfig,
             K_SINK: sink.url,
             BRIDGE_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,

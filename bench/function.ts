@@ -15,7 +15,7 @@ import {
 } from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
 import { loadRequest } from '../test/support/requests.js';
-import { IMAGE_NODE_FLAGS } from '../test/support/image.js';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.js';
 import { freePort } from '../test/support/net.js';
 import { listening } from '../test/controlplane/processes.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
@@ -34,6 +34,8 @@ export interface Server {
   name: string;
   command: string;
   args: (port: number) => string[];
+  /** Set on top of the benchmark's own environment. */
+  env?: Readonly<Record<string, string>>;
   /** The benchmark's request of `tools` tools, as this server takes it. */
   request: (tools: number) => RunFunctionRequest;
 }
@@ -41,7 +43,8 @@ export interface Server {
 export const ours: Server = {
   name: 'function-xenvironment (Node)',
   command: process.execPath,
-  // As the image runs it: the bundle, with the image's heap settings.
+  // As the image runs it: the bundle, with the image's heap settings and environment.
+  env: IMAGE_ENV,
   args: (port) => [
     ...IMAGE_NODE_FLAGS,
     'dist/bundle/function/main.mjs',
@@ -93,6 +96,7 @@ async function start(server: Server): Promise<Running> {
   const started = performance.now();
   const child = spawn('taskset', ['-c', SERVER_CORE, server.command, ...server.args(port)], {
     stdio: 'ignore',
+    env: { ...process.env, ...server.env },
   });
   // Poll the port, not RunFunction: a gRPC client that was refused backs off for a second.
   while (!(await listening(port))) {

@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Kube } from '../support/kube.js';
-import { IMAGE_NODE_FLAGS } from '../support/image.js';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../support/image.js';
 import { freePort } from '../support/net.js';
 import { writeCertificateDir } from './crossplane.js';
 import {
@@ -37,7 +37,7 @@ export async function runFunction(
   const { secretName, pair, ca } = await issueServerCertificate(kube, revision, name);
   const certs = await writeCertificateDir(join(dir, `${name}-tls`), pair, ca);
   const port = await freePort();
-  // The image's entrypoint flags (Dockerfile), so that memory figures match a real deployment.
+  // The image's entrypoint flags and environment (Dockerfile), as a real deployment runs it.
   const fn = launch(
     dir,
     name,
@@ -50,7 +50,7 @@ export async function runFunction(
       '--tls-server-certs-dir',
       certs,
     ],
-    options,
+    { ...options, env: { ...(options.env ?? process.env), ...IMAGE_ENV } },
   );
   await waitFor(`${name} listening`, () => listening(port), { watch: [fn] });
   const endpoint = `dns:///127.0.0.1:${port}`;

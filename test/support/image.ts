@@ -9,6 +9,11 @@ export const IMAGE_NODE_FLAGS: readonly string[] = entrypointNodeFlags(
   readFileSync('Dockerfile', 'utf8'),
 );
 
+/** The environment the image sets (its ENV lines), which both its entrypoints run with. */
+export const IMAGE_ENV: Readonly<Record<string, string>> = imageEnv(
+  readFileSync('Dockerfile', 'utf8'),
+);
+
 /** The flags the shipped sidecar's command gives node: the bridge as it runs beside the function. */
 export const BRIDGE_NODE_FLAGS: readonly string[] = bridgeNodeFlags(
   readFileSync('examples/bridge/deploymentruntimeconfig.yaml', 'utf8'),
@@ -18,6 +23,20 @@ function entrypointNodeFlags(dockerfile: string): string[] {
   const line = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
   if (!line) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   return nodeFlags(JSON.parse(line) as string[], "the Dockerfile's ENTRYPOINT");
+}
+
+/** `ENV KEY=value ...` lines of the final stage; values without quotes or spaces. */
+function imageEnv(dockerfile: string): Record<string, string> {
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const [, pairs] of finalStage.matchAll(/^ENV (.+)$/gm)) {
+    for (const pair of pairs!.trim().split(/\s+/)) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=([^"'\s]*)$/.exec(pair);
+      if (!match) throw new Error(`the Dockerfile's ENV has a form this does not read: ${pair}`);
+      env[match[1]!] = match[2]!;
+    }
+  }
+  return env;
 }
 
 function bridgeNodeFlags(runtimeConfig: string): string[] {
