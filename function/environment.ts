@@ -82,49 +82,19 @@ export function parseEnvironment(
   return environment;
 }
 
+/** Each tool is read by a module-level function, not a closure made per request (see ComposeRun in compose.ts). */
 function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
   const seen = new Set<string>();
   const listedTools = read.optionalArray(value, 'spec.tools', {
     max: limits.claimTools,
     what: 'tools',
   });
-  const tools = listedTools.map((raw, index): RequestedTool => {
-    const field = `spec.tools[${index}]`;
-    const tool = read.object(raw, field);
-    const name = read.matching(tool.name, `${field}.name`, DNS_LABEL, 'a DNS-1123 label');
-    if (seen.has(name)) throw new FieldError(`${field}.name`, `${quote(name)} is listed twice`);
-    seen.add(name);
-    const entry = catalog.tools.get(name);
-    if (!entry) {
-      throw new FieldError(
-        `${field}.name`,
-        `${quote(name)} is not in the catalogue (offered: ${listed([...catalog.tools.keys()])})`,
-      );
-    }
-    const version =
-      tool.version === undefined
-        ? entry.chart.version
-        : read.matching(
-            tool.version,
-            `${field}.version`,
-            CHART_VERSION,
-            'a chart version',
-            limits.chartVersionLength,
-          );
-    const values = readValues(tool.values, `${field}.values`);
-    checkAllowed(values, entry.allowedValues, `${field}.values`);
-    return {
-      name,
-      chart: { ...entry.chart, version },
-      namespace: entry.namespace,
-      catalogValues: entry.values,
-      values,
-      dependsOn: entry.dependsOn,
-      waitTimeout: entry.waitTimeout,
-      readiness: entry.readiness,
-    };
-  });
-  tools.forEach((tool, index) => {
+  const tools: RequestedTool[] = [];
+  for (let index = 0; index < listedTools.length; index++) {
+    tools.push(parseTool(listedTools[index], index, catalog, seen));
+  }
+  for (let index = 0; index < tools.length; index++) {
+    const tool = tools[index]!;
     const missing = tool.dependsOn.filter((dep) => !seen.has(dep));
     if (missing.length > 0) {
       throw new FieldError(
@@ -132,8 +102,51 @@ function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
         `${quote(tool.name)} depends on ${missing.map(quote).join(', ')}; add ${missing.length > 1 ? 'them' : 'it'} to spec.tools`,
       );
     }
-  });
+  }
   return tools;
+}
+
+/** One of `spec.tools`; `seen` collects the names read so far. */
+function parseTool(
+  raw: unknown,
+  index: number,
+  catalog: Catalog,
+  seen: Set<string>,
+): RequestedTool {
+  const field = `spec.tools[${index}]`;
+  const tool = read.object(raw, field);
+  const name = read.matching(tool.name, `${field}.name`, DNS_LABEL, 'a DNS-1123 label');
+  if (seen.has(name)) throw new FieldError(`${field}.name`, `${quote(name)} is listed twice`);
+  seen.add(name);
+  const entry = catalog.tools.get(name);
+  if (!entry) {
+    throw new FieldError(
+      `${field}.name`,
+      `${quote(name)} is not in the catalogue (offered: ${listed([...catalog.tools.keys()])})`,
+    );
+  }
+  const version =
+    tool.version === undefined
+      ? entry.chart.version
+      : read.matching(
+          tool.version,
+          `${field}.version`,
+          CHART_VERSION,
+          'a chart version',
+          limits.chartVersionLength,
+        );
+  const values = readValues(tool.values, `${field}.values`);
+  checkAllowed(values, entry.allowedValues, `${field}.values`);
+  return {
+    name,
+    chart: { ...entry.chart, version },
+    namespace: entry.namespace,
+    catalogValues: entry.values,
+    values,
+    dependsOn: entry.dependsOn,
+    waitTimeout: entry.waitTimeout,
+    readiness: entry.readiness,
+  };
 }
 
 /**

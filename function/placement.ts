@@ -29,32 +29,44 @@ export function placementFor(
   composite: CompositeRef,
   connectionSecretNamespace: string,
 ): Placement {
-  const name = (role: string, ...parts: string[]) =>
-    derivedName([role, composite.namespace ?? '', composite.name, ...parts]);
-  const kubeconfigSecret = {
-    name: name('kubeconfig'),
-    namespace: composite.namespace ?? connectionSecretNamespace,
-    key: KUBECONFIG_KEY,
-  };
-  if (composite.namespace) {
-    return {
-      namespaced: true,
-      namespace: composite.namespace,
-      helmApiVersion: 'helm.m.crossplane.io/v1beta1',
-      kubernetesApiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
-      kubernetesObjectApiVersion: 'kubernetes.m.crossplane.io/v1alpha1',
-      usageApiVersion: 'protection.crossplane.io/v1beta1',
-      kubeconfigSecret,
-      name,
+  return new XrPlacement(composite, connectionSecretNamespace);
+}
+
+/** A class, so that `name` is one function for every request (see ComposeRun in compose.ts). */
+class XrPlacement implements Placement {
+  readonly namespaced: boolean;
+  readonly namespace?: string;
+  readonly helmApiVersion: string;
+  readonly kubernetesApiVersion: string;
+  readonly kubernetesObjectApiVersion: string;
+  readonly usageApiVersion: string;
+  readonly kubeconfigSecret: { name: string; namespace: string; key: string };
+
+  constructor(
+    private readonly composite: CompositeRef,
+    connectionSecretNamespace: string,
+  ) {
+    this.kubeconfigSecret = {
+      name: this.name('kubeconfig'),
+      namespace: composite.namespace ?? connectionSecretNamespace,
+      key: KUBECONFIG_KEY,
     };
+    this.namespaced = composite.namespace !== undefined && composite.namespace !== '';
+    if (this.namespaced) {
+      this.namespace = composite.namespace;
+      this.helmApiVersion = 'helm.m.crossplane.io/v1beta1';
+      this.kubernetesApiVersion = 'kubernetes.m.crossplane.io/v1alpha1';
+      this.kubernetesObjectApiVersion = 'kubernetes.m.crossplane.io/v1alpha1';
+      this.usageApiVersion = 'protection.crossplane.io/v1beta1';
+    } else {
+      this.helmApiVersion = 'helm.crossplane.io/v1beta1';
+      this.kubernetesApiVersion = 'kubernetes.crossplane.io/v1alpha1';
+      this.kubernetesObjectApiVersion = 'kubernetes.crossplane.io/v1alpha2';
+      this.usageApiVersion = 'apiextensions.crossplane.io/v1beta1';
+    }
   }
-  return {
-    namespaced: false,
-    helmApiVersion: 'helm.crossplane.io/v1beta1',
-    kubernetesApiVersion: 'kubernetes.crossplane.io/v1alpha1',
-    kubernetesObjectApiVersion: 'kubernetes.crossplane.io/v1alpha2',
-    usageApiVersion: 'apiextensions.crossplane.io/v1beta1',
-    kubeconfigSecret,
-    name,
-  };
+
+  name(role: string, ...parts: string[]): string {
+    return derivedName([role, this.composite.namespace ?? '', this.composite.name, ...parts]);
+  }
 }
