@@ -82,7 +82,10 @@ export function parseEnvironment(
   return environment;
 }
 
-/** Each tool is read by a module-level function, not a closure made per request (see ComposeRun in compose.ts). */
+/**
+ * Each tool is read by a module-level function, not a closure made per request (see ComposeRun in
+ * compose.ts).
+ */
 function parseTools(value: unknown, catalog: Catalog): RequestedTool[] {
   const seen = new Set<string>();
   const listedTools = read.optionalArray(value, 'spec.tools', {
