@@ -254,6 +254,54 @@ async function timedLoad(
   return { ...result, cpuMicros };
 }
 
+const BURSTS = 5;
+
+/**
+ * Each server's load of `counts[i]` requests, in bursts that take turns between the servers, after
+ * a warm-up of each: CPU per request over all of its bursts; the rate over their summed time; the
+ * medians of the bursts' p50 and p99.
+ */
+async function interleavedLoads(
+  runs: Running[],
+  data: (i: number) => string,
+  counts: number[],
+  concurrency = 16,
+): Promise<LoadResult[]> {
+  runs.forEach((running, i) => {
+    ghz(running.address, data(i), {
+      requests: Math.max(50, Math.round(counts[i]! / 10)),
+      concurrency,
+    });
+  });
+  const bursts: Omit<LoadResult, 'cpuMicros'>[][] = runs.map(() => []);
+  const cpu = runs.map(() => 0);
+  for (let burst = 0; burst < BURSTS; burst++) {
+    for (const [i, running] of runs.entries()) {
+      const before = await cpuSeconds(running.process.pid!);
+      bursts[i]!.push(
+        ghz(running.address, data(i), {
+          requests: Math.round(counts[i]! / BURSTS),
+          concurrency,
+        }),
+      );
+      cpu[i]! += (await cpuSeconds(running.process.pid!)) - before;
+    }
+  }
+  return runs.map((_, i) => {
+    const requests = BURSTS * Math.round(counts[i]! / BURSTS);
+    const seconds = bursts[i]!.reduce((sum, b) => sum + Math.round(counts[i]! / BURSTS) / b.rps, 0);
+    const median = (pick: (b: Omit<LoadResult, 'cpuMicros'>) => number) =>
+      bursts[i]!.map(pick).sort((x, y) => x - y)[BURSTS >> 1]!;
+    return {
+      cpuMicros: (cpu[i]! * 1e6) / requests,
+      rps: requests / seconds,
+      p50Ms: median((b) => b.p50Ms),
+      p99Ms: median((b) => b.p99Ms),
+      errors: bursts[i]!.reduce((sum, b) => sum + b.errors, 0),
+    };
+  });
+}
+
 function describeLoad(result: LoadResult): string {
   return `${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuMicros.toFixed(0)} µs CPU/request`;
 }
@@ -363,47 +411,55 @@ export async function benchFunction(
     fixedRate: undefined!,
     requests,
   };
-  for (const server of servers) {
-    const light = await writeRequest(server, 10, dir);
-    const heavy = await writeRequest(server, 200, dir);
-    const run = await start(server);
-    try {
-      // function-go-templating is several times slower: fewer requests, for a run of similar length.
-      const n = server === goTemplating ? Math.round(requests / 5) : requests;
-      const lightLoad = await timedLoad(run, light, n);
-      log(`${server.name}, 10 tools: ${describeLoad(lightLoad)}`);
-      // The same time budget as the light run, roughly: a 200-tool request costs ~20 light ones.
-      const heavyLoad = await timedLoad(run, heavy, Math.max(100, Math.round(n / 20)));
-      log(`${server.name}, 200 tools: ${describeLoad(heavyLoad)}`);
-      if (server === ours) {
-        const rate = Math.round(1e6 / lightLoad.cpuMicros / 2);
-        const mixedCpu = 0.95 * lightLoad.cpuMicros + 0.05 * heavyLoad.cpuMicros;
-        const mixedRate = Math.round(1e6 / mixedCpu / 2);
-        const lightOnly = fixedRate(run, { light, heavy }, rate, seconds);
-        const mixed = fixedRate(run, { light, heavy }, mixedRate, seconds, 0.05);
-        log(
-          `ours at a fixed ${rate} req/s: p99 ${lightOnly.light.p99Ms.toFixed(2)} ms; at ${mixedRate} req/s with 5% heavy: light p99 ${mixed.light.p99Ms.toFixed(2)} ms, heavy p99 ${mixed.heavy?.p99Ms.toFixed(2)} ms`,
-        );
-        figures.fixedRate = { rate, mixedRate, light: lightOnly, mixed, goPort: undefined! };
-      }
-      if (server === goPort) {
-        const { rate } = figures.fixedRate;
-        figures.fixedRate.goPort = fixedRate(run, { light, heavy }, rate, seconds);
-        log(
-          `${server.name} at ${rate} req/s: p99 ${figures.fixedRate.goPort.light.p99Ms.toFixed(2)} ms`,
-        );
-      }
-      const rssMiB = await peakRssMiB(run.process.pid!);
+  const files = await Promise.all(
+    servers.map(async (server) => ({
+      light: await writeRequest(server, 10, dir),
+      heavy: await writeRequest(server, 200, dir),
+    })),
+  );
+  // All three up at once, each load in bursts that take turns: this machine's speed drifts
+  // within minutes, and a drift then weighs on every server alike instead of on whichever ran
+  // during it.
+  const runs = await Promise.all(servers.map(start));
+  try {
+    // function-go-templating is several times slower: fewer requests, for a run of similar length.
+    const lightCounts = servers.map((server) =>
+      server === goTemplating ? Math.round(requests / 5) : requests,
+    );
+    // A 200-tool request costs ~20 light ones: about the same time budget as the light runs.
+    const heavyCounts = lightCounts.map((n) => Math.max(100, Math.round(n / 20)));
+    const lightLoads = await interleavedLoads(runs, (i) => files[i]!.light, lightCounts);
+    const heavyLoads = await interleavedLoads(runs, (i) => files[i]!.heavy, heavyCounts);
+    servers.forEach((server, i) => {
+      log(`${server.name}, 10 tools: ${describeLoad(lightLoads[i]!)}`);
+      log(`${server.name}, 200 tools: ${describeLoad(heavyLoads[i]!)}`);
+    });
+    const oursAt = servers.indexOf(ours);
+    const oursFiles = files[oursAt]!;
+    const rate = Math.round(1e6 / lightLoads[oursAt]!.cpuMicros / 2);
+    const mixedCpu = 0.95 * lightLoads[oursAt]!.cpuMicros + 0.05 * heavyLoads[oursAt]!.cpuMicros;
+    const mixedRate = Math.round(1e6 / mixedCpu / 2);
+    const lightOnly = fixedRate(runs[oursAt]!, oursFiles, rate, seconds);
+    const mixed = fixedRate(runs[oursAt]!, oursFiles, mixedRate, seconds, 0.05);
+    log(
+      `ours at a fixed ${rate} req/s: p99 ${lightOnly.light.p99Ms.toFixed(2)} ms; at ${mixedRate} req/s with 5% heavy: light p99 ${mixed.light.p99Ms.toFixed(2)} ms, heavy p99 ${mixed.heavy?.p99Ms.toFixed(2)} ms`,
+    );
+    const goPortAt = servers.indexOf(goPort);
+    const goPortFixed = fixedRate(runs[goPortAt]!, files[goPortAt]!, rate, seconds);
+    log(`${goPort.name} at ${rate} req/s: p99 ${goPortFixed.light.p99Ms.toFixed(2)} ms`);
+    figures.fixedRate = { rate, mixedRate, light: lightOnly, mixed, goPort: goPortFixed };
+    for (const [i, server] of servers.entries()) {
+      const rssMiB = await peakRssMiB(runs[i]!.process.pid!);
       figures.servers[server.name] = {
         coldStartMs: coldStarts[server.name]!,
-        light: lightLoad,
-        heavy: heavyLoad,
+        light: lightLoads[i]!,
+        heavy: heavyLoads[i]!,
         rssMiB,
       };
       log(`${server.name}: peak RSS ${rssMiB.toFixed(1)} MiB`);
-    } finally {
-      await stop(run);
     }
+  } finally {
+    await Promise.all(runs.map(stop));
   }
 
   const run = await start(ours);
