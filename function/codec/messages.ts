@@ -9,9 +9,9 @@ import type {
   RunFunctionRequest,
   RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import { setOwn } from '../../common/objects.js';
 import { DecodeError, EncodeError, keySegment, within } from './errors.js';
 import { Reader, WIRE_LEN, WIRE_VARINT } from './reader.js';
-import { setOwn } from '../../common/objects.js';
 import { decodeStruct, type JsonObject } from './struct-decoder.js';
 import { encodeStruct } from './struct-encoder.js';
 import { Writer } from './writer.js';

@@ -20,8 +20,8 @@ const f = new Frames();
 
 /**
  * The keys of the objects being written, each object's above its parent's: one array for every
- * call instead of an Object.keys list per object, which was a sixth of what a response cost to
- * allocate.
+ * call instead of an Object.keys list per object, which was a tenth of what a 200-tool request
+ * allocated.
  */
 let keyStack: string[] = [];
 let keyTop = 0;
