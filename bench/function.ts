@@ -259,7 +259,9 @@ const BURSTS = 5;
 /**
  * Each server's load of `counts[i]` requests, in bursts that take turns between the servers, after
  * a warm-up of each: CPU per request over all of its bursts; the rate over their summed time; the
- * medians of the bursts' p50 and p99.
+ * medians of the bursts' p50 and p99. Each burst follows a short unmeasured one: a Go server
+ * that sat idle while the others ran gives memory back and took 4–22% more CPU per request in
+ * the first requests after, where Node took 3–4% more.
  */
 async function interleavedLoads(
   runs: Running[],
@@ -277,6 +279,10 @@ async function interleavedLoads(
   const cpu = runs.map(() => 0);
   for (let burst = 0; burst < BURSTS; burst++) {
     for (const [i, running] of runs.entries()) {
+      ghz(running.address, data(i), {
+        requests: Math.max(20, Math.round(counts[i]! / BURSTS / 5)),
+        concurrency,
+      });
       const before = await cpuSeconds(running.process.pid!);
       bursts[i]!.push(
         ghz(running.address, data(i), {
