@@ -240,6 +240,11 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** Before a load of `requests`: a tenth of them, at least 50. */
+function warmUp(running: Running, data: string, requests: number, concurrency: number): void {
+  ghz(running.address, data, { requests: Math.max(50, Math.round(requests / 10)), concurrency });
+}
+
 /** A warm-up, then the measured run, with the server's CPU time per request. */
 async function timedLoad(
   running: Running,
@@ -247,7 +252,7 @@ async function timedLoad(
   requests: number,
   concurrency = 16,
 ): Promise<LoadResult> {
-  ghz(running.address, data, { requests: Math.max(50, Math.round(requests / 10)), concurrency });
+  warmUp(running, data, requests, concurrency);
   const before = await cpuSeconds(running.process.pid!);
   const result = ghz(running.address, data, { requests, concurrency });
   const cpuMicros = (((await cpuSeconds(running.process.pid!)) - before) * 1e6) / requests;
@@ -269,33 +274,24 @@ async function interleavedLoads(
   counts: number[],
   concurrency = 16,
 ): Promise<LoadResult[]> {
-  runs.forEach((running, i) => {
-    ghz(running.address, data(i), {
-      requests: Math.max(50, Math.round(counts[i]! / 10)),
-      concurrency,
-    });
-  });
+  runs.forEach((running, i) => warmUp(running, data(i), counts[i]!, concurrency));
+  const perBurst = counts.map((count) => Math.round(count / BURSTS));
   const bursts: Omit<LoadResult, 'cpuMicros'>[][] = runs.map(() => []);
   const cpu = runs.map(() => 0);
   for (let burst = 0; burst < BURSTS; burst++) {
     for (const [i, running] of runs.entries()) {
       ghz(running.address, data(i), {
-        requests: Math.max(20, Math.round(counts[i]! / BURSTS / 5)),
+        requests: Math.max(20, Math.round(perBurst[i]! / 5)),
         concurrency,
       });
       const before = await cpuSeconds(running.process.pid!);
-      bursts[i]!.push(
-        ghz(running.address, data(i), {
-          requests: Math.round(counts[i]! / BURSTS),
-          concurrency,
-        }),
-      );
+      bursts[i]!.push(ghz(running.address, data(i), { requests: perBurst[i]!, concurrency }));
       cpu[i]! += (await cpuSeconds(running.process.pid!)) - before;
     }
   }
   return runs.map((_, i) => {
-    const requests = BURSTS * Math.round(counts[i]! / BURSTS);
-    const seconds = bursts[i]!.reduce((sum, b) => sum + Math.round(counts[i]! / BURSTS) / b.rps, 0);
+    const requests = BURSTS * perBurst[i]!;
+    const seconds = bursts[i]!.reduce((sum, b) => sum + perBurst[i]! / b.rps, 0);
     const median = (pick: (b: Omit<LoadResult, 'cpuMicros'>) => number) =>
       bursts[i]!.map(pick).sort((x, y) => x - y)[BURSTS >> 1]!;
     return {

@@ -1,18 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
+const DOCKERFILE = readFileSync('Dockerfile', 'utf8');
+
 /**
  * The V8 flags the image's entrypoint gives node, read from the Dockerfile so that tests and
  * benchmarks run the function as the image does.
  */
-export const IMAGE_NODE_FLAGS: readonly string[] = entrypointNodeFlags(
-  readFileSync('Dockerfile', 'utf8'),
-);
+export const IMAGE_NODE_FLAGS: readonly string[] = entrypointNodeFlags(DOCKERFILE);
 
 /** The environment the image sets (its ENV lines), which both its entrypoints run with. */
-export const IMAGE_ENV: Readonly<Record<string, string>> = imageEnv(
-  readFileSync('Dockerfile', 'utf8'),
-);
+export const IMAGE_ENV: Readonly<Record<string, string>> = imageEnv(DOCKERFILE);
 
 /** The flags the shipped sidecar's command gives node: the bridge as it runs beside the function. */
 export const BRIDGE_NODE_FLAGS: readonly string[] = bridgeNodeFlags(
@@ -22,7 +20,11 @@ export const BRIDGE_NODE_FLAGS: readonly string[] = bridgeNodeFlags(
 function entrypointNodeFlags(dockerfile: string): string[] {
   const line = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
   if (!line) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
-  return nodeFlags(JSON.parse(line) as string[], "the Dockerfile's ENTRYPOINT");
+  const flags = nodeFlags(JSON.parse(line) as string[], "the Dockerfile's ENTRYPOINT");
+  if (flags.length === 0) {
+    throw new Error(`the Dockerfile's ENTRYPOINT gives node no flags: ${line}`);
+  }
+  return flags;
 }
 
 /** `ENV KEY=value ...` lines of the final stage; values without quotes or spaces. */
@@ -40,11 +42,12 @@ function imageEnv(dockerfile: string): Record<string, string> {
 }
 
 function bridgeNodeFlags(runtimeConfig: string): string[] {
-  const containers = (
+  type Container = { name: string; command?: string[] };
+  const { containers } = (
     parse(runtimeConfig) as {
-      spec: { deploymentTemplate: { spec: { template: { spec: { containers: unknown[] } } } } };
+      spec: { deploymentTemplate: { spec: { template: { spec: { containers: Container[] } } } } };
     }
-  ).spec.deploymentTemplate.spec.template.spec.containers as { name: string; command?: string[] }[];
+  ).spec.deploymentTemplate.spec.template.spec;
   const command = containers.find((container) => container.name === 'bridge')?.command;
   if (!command) throw new Error('the DeploymentRuntimeConfig has no bridge container command');
   return nodeFlags(command, "the bridge container's command");
