@@ -15,7 +15,7 @@ import { CRD_DIRS, readCrds } from '../test/support/crds.js';
 import { composedRelease, readyEnvironmentStatus } from '../test/support/observations.js';
 import { TestSink } from '../test/support/sink.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
-import { ApiClient } from '../bridge/api.js';
+import { ApiClient } from '../bridge/kube/api.js';
 import { BRIDGE_NODE_FLAGS, IMAGE_ENV } from '../test/support/image.js';
 
 const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };

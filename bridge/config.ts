@@ -4,9 +4,9 @@ import { DNS_LABEL, DNS_SUBDOMAIN } from '../common/contract.js';
 import { durationMs } from '../common/duration.js';
 import { isObject, type JsonObject } from '../common/objects.js';
 import { CLUSTER_LOCAL_HOSTS, parseHostPatterns, parseSink } from '../common/sink.js';
-import { parseResourceType, type ResourceType } from './kube.js';
-import type { Mode } from './cloudevents.js';
-import type { LeaseTiming } from './lease.js';
+import { parseResourceType, type ResourceType } from './kube/api.js';
+import type { Mode } from './delivery/cloudevents.js';
+import type { LeaseTiming } from './kube/lease.js';
 
 /** pino's levels; `silent` logs nothing. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,7 +29,7 @@ export interface BridgeConfig {
   retryMaxMs: number;
   /** Retries per second over all environments (a token bucket of 10 s worth). */
   retryRate: number;
-  /** Writes per second that clear delivered outboxes of quiet environments (see reconciler.ts). */
+  /** Writes per second that clear delivered outboxes of quiet environments (see announce/announcer.ts). */
   settleRate: number;
   sinkTimeoutMs: number;
   lease: { namespace: string; name: string; identity: string } & LeaseTiming;
@@ -58,20 +58,163 @@ export interface InboundConfig {
 /** CloudEvents extension names: lower-case letters and digits (CloudEvents 1.0). */
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name}: ${raw} is not a whole number ≥ 1`);
-  return value;
+/**
+ * Reads one variable: its text, undefined when unset or empty. What it throws is prefixed with the
+ * variable's name.
+ */
+type Parser<T> = (text: string | undefined) => T;
+
+const orElse =
+  (fallback: string): Parser<string> =>
+  (text) =>
+    text ?? fallback;
+
+const optional =
+  <T>(parse: (text: string) => T): Parser<T | undefined> =>
+  (text) =>
+    text === undefined ? undefined : parse(text);
+
+function oneOf<T extends string>(values: readonly T[], fallback: T, named: string): Parser<T> {
+  return (text = fallback) => {
+    if (!values.includes(text as T)) throw new Error(`${text} is not ${named}`);
+    return text as T;
+  };
 }
 
-function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
-  const text = env[name] || fallback;
-  const ms = durationMs(text);
-  if (ms === undefined) throw new Error(`${name}: ${text} is not a duration such as 1h or 90s`);
-  return ms;
+function positive(fallback: number): Parser<number> {
+  return (text) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${text} is not a whole number ≥ 1`);
+    return value;
+  };
+}
+
+function duration(fallback: string): Parser<number> {
+  return (text = fallback) => {
+    const ms = durationMs(text);
+    if (ms === undefined) throw new Error(`${text} is not a duration such as 1h or 90s`);
+    return ms;
+  };
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port)) throw new Error(`${address} is not host:port`);
+  // An IPv6 pod IP comes bare (fd00::1:8080) or bracketed; listen() wants it bare.
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+const resourceType =
+  (fallback: string): Parser<ResourceType> =>
+  (text = fallback) =>
+    parseResourceType(text.trim());
+
+/** Comma-separated group/version/plural. */
+const resourceTypes =
+  (fallback: string): Parser<ResourceType[]> =>
+  (text = fallback) =>
+    text.split(',').map((type) => parseResourceType(type.trim()));
+
+function sink(text: string): string {
+  const sink = parseSink(text);
+  if (!sink.ok) throw new Error(sink.problem);
+  return text;
+}
+
+/** K_CE_OVERRIDES: `{"extensions": {...}}`, as a SinkBinding writes it. */
+function overrides(text: string): Record<string, string> {
+  let overrides: unknown;
+  try {
+    overrides = JSON.parse(text);
+  } catch {
+    throw new Error('not JSON');
+  }
+  if (!isObject(overrides) || Object.keys(overrides).some((key) => key !== 'extensions')) {
+    throw new Error('may hold only {"extensions": {...}}');
+  }
+  const given = overrides.extensions ?? {};
+  if (!isObject(given)) throw new Error('extensions must be an object');
+  const extensions: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (!EXTENSION_NAME.test(name)) {
+      throw new Error(`extension ${JSON.stringify(name)} is not a CloudEvents attribute name`);
+    }
+    extensions[name] = String(value);
+  }
+  return extensions;
+}
+
+/** Namespace names, comma-separated, or `*`. */
+function namespaces(text = ''): string[] {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const name of names) {
+    if (name !== '*' && !DNS_LABEL.test(name)) {
+      throw new Error(`${JSON.stringify(name)} is not a namespace name`);
+    }
+  }
+  return names;
+}
+
+/** Composition names are DNS subdomains. */
+function compositionName(name: string): string {
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    throw new Error(`${JSON.stringify(name)} is not a Composition name`);
+  }
+  return name;
+}
+
+/** Every variable the bridge reads, with its parser. */
+const VARIABLES = {
+  K_SINK: optional(sink),
+  BRIDGE_SINK_ALLOW: (text: string | undefined) =>
+    text === undefined ? [...CLUSTER_LOCAL_HOSTS] : parseHostPatterns(text),
+  K_CE_OVERRIDES: (text: string | undefined) => (text === undefined ? {} : overrides(text)),
+  K_CA_CERTS: optional((text) => text),
+  BRIDGE_LOG_LEVEL: oneOf(LOG_LEVELS, 'info', `one of ${LOG_LEVELS.join(', ')}`),
+  BRIDGE_CE_MODE: oneOf<Mode>(['binary', 'structured'], 'binary', 'binary or structured'),
+  BRIDGE_LEASE_DURATION_MS: positive(15_000),
+  BRIDGE_LEASE_RENEW_DEADLINE_MS: positive(10_000),
+  BRIDGE_LEASE_RETRY_PERIOD_MS: positive(2_000),
+  BRIDGE_COMPOSITES: resourceTypes('platform.xenvironment.io/v1alpha1/xenvironments'),
+  BRIDGE_INBOUND_RESOURCE: resourceType('platform.xenvironment.io/v1alpha1/environments'),
+  BRIDGE_SOURCE: orElse('/xenvironment-bridge'),
+  BRIDGE_COMPOSED: resourceTypes('helm.crossplane.io/v1beta1/releases'),
+  // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (docs/operations.md).
+  BRIDGE_HTTP_ADDRESS: (text = '127.0.0.1:8080') => hostPort(text),
+  BRIDGE_WORKERS: positive(64),
+  BRIDGE_RETRY_BASE_MS: positive(250),
+  BRIDGE_RETRY_MAX_MS: positive(30_000),
+  BRIDGE_RETRY_RATE: positive(10),
+  BRIDGE_SETTLE_RATE: positive(50),
+  BRIDGE_SINK_TIMEOUT_MS: positive(10_000),
+  BRIDGE_EXPIRY_WARNING: duration('1h'),
+  BRIDGE_INBOUND_ADDRESS: optional(hostPort),
+  BRIDGE_INBOUND_NAMESPACES: namespaces,
+  BRIDGE_INBOUND_TOKEN: optional((text) => text),
+  BRIDGE_INBOUND_COMPOSITION: optional(compositionName),
+  POD_NAMESPACE: optional((text) => text),
+  POD_NAME: optional((text) => text),
+} satisfies Record<string, Parser<unknown>>;
+
+type Variables = { [Name in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[Name]> };
+
+/** Every variable read, in the table's order; the first in error throws, naming it. */
+function readVariables(env: NodeJS.ProcessEnv): Variables {
+  const read: Record<string, unknown> = {};
+  for (const [name, parse] of Object.entries(VARIABLES)) {
+    const text = env[name];
+    try {
+      read[name] = parse(text === '' ? undefined : text);
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`);
+    }
+  }
+  return read as Variables;
 }
 
 const sameType = (a: ResourceType, b: ResourceType) =>
@@ -83,36 +226,44 @@ function selecting(composition: string, composite: boolean): JsonObject {
   return composite ? { crossplane: ref } : ref;
 }
 
-/** Composition names are DNS subdomains. */
-function compositionName(name: string): string {
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+function leaseOf(v: Variables, serviceAccountNamespace?: string): BridgeConfig['lease'] {
+  const timing = {
+    durationMs: v.BRIDGE_LEASE_DURATION_MS,
+    renewDeadlineMs: v.BRIDGE_LEASE_RENEW_DEADLINE_MS,
+    retryPeriodMs: v.BRIDGE_LEASE_RETRY_PERIOD_MS,
+  };
+  if (!(
+    timing.durationMs > timing.renewDeadlineMs && timing.renewDeadlineMs > timing.retryPeriodMs
+  )) {
     throw new Error(
-      `BRIDGE_INBOUND_COMPOSITION: ${JSON.stringify(name)} is not a Composition name`,
+      'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
     );
   }
-  return name;
+  return {
+    namespace: v.POD_NAMESPACE || serviceAccountNamespace?.trim() || 'crossplane-system',
+    name: 'xenvironment-bridge',
+    // A pod's name is unique while it runs, so a restarted container takes its lease back at
+    // once; without one, a unique identity per process.
+    identity: v.POD_NAME ?? `${hostname()}_${randomUUID()}`,
+    ...timing,
+  };
 }
 
-function hostPort(address: string, name: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port)) throw new Error(`${name}: ${address} is not host:port`);
-  // An IPv6 pod IP comes bare (fd00::1:8080) or bracketed; listen() wants it bare.
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
-}
-
-/** BRIDGE_INBOUND_NAMESPACES: namespace names, comma-separated, or `*`. */
-function namespaces(text: string): string[] {
-  const names = text
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-  for (const name of names) {
-    if (name !== '*' && !DNS_LABEL.test(name)) {
-      throw new Error(`BRIDGE_INBOUND_NAMESPACES: ${JSON.stringify(name)} is not a namespace name`);
-    }
-  }
-  return names;
+function inboundOf(v: Variables): InboundConfig {
+  const resource = v.BRIDGE_INBOUND_RESOURCE;
+  const composition = v.BRIDGE_INBOUND_COMPOSITION;
+  return {
+    ...(v.BRIDGE_INBOUND_ADDRESS ? { address: v.BRIDGE_INBOUND_ADDRESS } : {}),
+    namespaces: v.BRIDGE_INBOUND_NAMESPACES,
+    ...(v.BRIDGE_INBOUND_TOKEN ? { token: v.BRIDGE_INBOUND_TOKEN } : {}),
+    resource,
+    onCreate: composition
+      ? selecting(
+          composition,
+          v.BRIDGE_COMPOSITES.some((t) => sameType(t, resource)),
+        )
+      : {},
+  };
 }
 
 /**
@@ -122,115 +273,32 @@ function namespaces(text: string): string[] {
  * variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: string): BridgeConfig {
-  let defaultSink: string | undefined;
-  if (env.K_SINK) {
-    const sink = parseSink(env.K_SINK);
-    if (!sink.ok) throw new Error(`K_SINK: ${sink.problem}`);
-    defaultSink = env.K_SINK;
-  }
-  let sinkAllow: string[];
-  try {
-    sinkAllow = env.BRIDGE_SINK_ALLOW
-      ? parseHostPatterns(env.BRIDGE_SINK_ALLOW)
-      : [...CLUSTER_LOCAL_HOSTS];
-  } catch (error) {
-    throw new Error(`BRIDGE_SINK_ALLOW: ${(error as Error).message}`);
-  }
+  const v = readVariables(env);
+  const defaultSink = v.K_SINK;
   // Claims may always name K_SINK's host: the default broker, under another path.
-  if (defaultSink) sinkAllow.push(new URL(defaultSink).hostname.toLowerCase());
-  const extensions: Record<string, string> = {};
-  if (env.K_CE_OVERRIDES) {
-    let overrides: unknown;
-    try {
-      overrides = JSON.parse(env.K_CE_OVERRIDES);
-    } catch {
-      throw new Error('K_CE_OVERRIDES: not JSON');
-    }
-    if (!isObject(overrides) || Object.keys(overrides).some((key) => key !== 'extensions')) {
-      throw new Error('K_CE_OVERRIDES: may hold only {"extensions": {...}}');
-    }
-    const given = overrides.extensions ?? {};
-    if (!isObject(given)) throw new Error('K_CE_OVERRIDES: extensions must be an object');
-    for (const [name, value] of Object.entries(given)) {
-      if (!EXTENSION_NAME.test(name))
-        throw new Error(
-          `K_CE_OVERRIDES: extension ${JSON.stringify(name)} is not a CloudEvents attribute name`,
-        );
-      extensions[name] = String(value);
-    }
-  }
-  const logLevel = (env.BRIDGE_LOG_LEVEL || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new Error(`BRIDGE_LOG_LEVEL: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const mode = (env.BRIDGE_CE_MODE || 'binary') as Mode;
-  if (mode !== 'binary' && mode !== 'structured') {
-    throw new Error(`BRIDGE_CE_MODE: ${mode} is not binary or structured`);
-  }
-  const type = (name: string, text: string) => {
-    try {
-      return parseResourceType(text.trim());
-    } catch (error) {
-      throw new Error(`${name}: ${(error as Error).message}`);
-    }
-  };
-  const types = (name: string, fallback: string) =>
-    (env[name] || fallback).split(',').map((text) => type(name, text));
-  const lease = {
-    durationMs: positive(env, 'BRIDGE_LEASE_DURATION_MS', 15_000),
-    renewDeadlineMs: positive(env, 'BRIDGE_LEASE_RENEW_DEADLINE_MS', 10_000),
-    retryPeriodMs: positive(env, 'BRIDGE_LEASE_RETRY_PERIOD_MS', 2_000),
-  };
-  if (!(lease.durationMs > lease.renewDeadlineMs && lease.renewDeadlineMs > lease.retryPeriodMs)) {
-    throw new Error(
-      'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
-    );
-  }
-  const composites = types('BRIDGE_COMPOSITES', 'platform.xenvironment.io/v1alpha1/xenvironments');
-  const inboundResource = type(
-    'BRIDGE_INBOUND_RESOURCE',
-    env.BRIDGE_INBOUND_RESOURCE || 'platform.xenvironment.io/v1alpha1/environments',
-  );
+  const sinkAllow = defaultSink
+    ? [...v.BRIDGE_SINK_ALLOW, new URL(defaultSink).hostname.toLowerCase()]
+    : v.BRIDGE_SINK_ALLOW;
+  const lease = leaseOf(v, serviceAccountNamespace);
   return {
-    logLevel,
+    logLevel: v.BRIDGE_LOG_LEVEL,
     ...(defaultSink ? { defaultSink } : {}),
     sinkAllow,
-    extensions,
-    ...(env.K_CA_CERTS ? { ca: env.K_CA_CERTS } : {}),
-    mode,
-    source: env.BRIDGE_SOURCE || '/xenvironment-bridge',
-    composites,
-    composed: types('BRIDGE_COMPOSED', 'helm.crossplane.io/v1beta1/releases'),
-    // Loopback unless told: /metrics is unauthenticated. In a pod, the pod IP (see the README).
-    httpAddress: hostPort(env.BRIDGE_HTTP_ADDRESS || '127.0.0.1:8080', 'BRIDGE_HTTP_ADDRESS'),
-    workers: positive(env, 'BRIDGE_WORKERS', 64),
-    retryBaseMs: positive(env, 'BRIDGE_RETRY_BASE_MS', 250),
-    retryMaxMs: positive(env, 'BRIDGE_RETRY_MAX_MS', 30_000),
-    retryRate: positive(env, 'BRIDGE_RETRY_RATE', 10),
-    settleRate: positive(env, 'BRIDGE_SETTLE_RATE', 50),
-    sinkTimeoutMs: positive(env, 'BRIDGE_SINK_TIMEOUT_MS', 10_000),
-    expiryWarningMs: duration(env, 'BRIDGE_EXPIRY_WARNING', '1h'),
-    inbound: {
-      ...(env.BRIDGE_INBOUND_ADDRESS
-        ? { address: hostPort(env.BRIDGE_INBOUND_ADDRESS, 'BRIDGE_INBOUND_ADDRESS') }
-        : {}),
-      namespaces: namespaces(env.BRIDGE_INBOUND_NAMESPACES ?? ''),
-      ...(env.BRIDGE_INBOUND_TOKEN ? { token: env.BRIDGE_INBOUND_TOKEN } : {}),
-      resource: inboundResource,
-      onCreate: env.BRIDGE_INBOUND_COMPOSITION
-        ? selecting(
-            compositionName(env.BRIDGE_INBOUND_COMPOSITION),
-            composites.some((t) => sameType(t, inboundResource)),
-          )
-        : {},
-    },
-    lease: {
-      namespace: env.POD_NAMESPACE || serviceAccountNamespace?.trim() || 'crossplane-system',
-      name: 'xenvironment-bridge',
-      // A pod's name is unique while it runs, so a restarted container takes its lease back at
-      // once; without one, a unique identity per process.
-      identity: env.POD_NAME || `${hostname()}_${randomUUID()}`,
-      ...lease,
-    },
+    extensions: v.K_CE_OVERRIDES,
+    ...(v.K_CA_CERTS ? { ca: v.K_CA_CERTS } : {}),
+    mode: v.BRIDGE_CE_MODE,
+    source: v.BRIDGE_SOURCE,
+    composites: v.BRIDGE_COMPOSITES,
+    composed: v.BRIDGE_COMPOSED,
+    httpAddress: v.BRIDGE_HTTP_ADDRESS,
+    workers: v.BRIDGE_WORKERS,
+    retryBaseMs: v.BRIDGE_RETRY_BASE_MS,
+    retryMaxMs: v.BRIDGE_RETRY_MAX_MS,
+    retryRate: v.BRIDGE_RETRY_RATE,
+    settleRate: v.BRIDGE_SETTLE_RATE,
+    sinkTimeoutMs: v.BRIDGE_SINK_TIMEOUT_MS,
+    expiryWarningMs: v.BRIDGE_EXPIRY_WARNING,
+    inbound: inboundOf(v),
+    lease,
   };
 }

@@ -1,23 +1,59 @@
+/**
+ * The bridge: XEnvironment readiness → CDEvents; expiry; environments requested by events.
+ * Settings come from the environment only. Wiring only: what is built, served and stopped.
+ */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { kindAndName } from '../common/objects.js';
-import { ApiClient, ApiError } from './api.js';
-import { KubeClaims } from './claims.js';
-import { loadConfig } from './config.js';
-import { Discovery } from './discovery.js';
-import { LeaderElector } from './elector.js';
-import { createEmitter, redactedSink } from './emitter.js';
-import { inboundHandler, KubeObjects } from './inbound.js';
-import { KubeStore } from './kube.js';
-import { Metrics } from './metrics.js';
-import { WorkQueue } from './queue.js';
-import { Reconciler } from './reconciler.js';
+import { loadConfig, type BridgeConfig } from './config.js';
+import { createEmitter, redactedSink } from './delivery/emitter.js';
+import { inboundHandler } from './inbound/endpoint.js';
+import { KubeObjects } from './inbound/objects.js';
+import { ApiClient, ApiError } from './kube/api.js';
+import { Discovery } from './kube/discovery.js';
+import { LeaderElector } from './kube/elector.js';
+import { CompositeInformers } from './kube/informers.js';
+import { Metrics } from './kube/metrics.js';
+import { WorkQueue } from './kube/queue.js';
+import { KubeClaims } from './lifecycle/claims.js';
+import { kubeStore, Reconciler } from './reconciler.js';
 
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 /** How long a graceful stop waits for delivered outboxes to be cleared: well within a pod's 30 s. */
 const STOP_SETTLE_MS = 10_000;
+
+/** Everything the bridge runs, built and not started yet. */
+interface Bridge {
+  config: BridgeConfig;
+  logger: Logger;
+  metrics: Metrics;
+  informers: CompositeInformers;
+  reconciler: Reconciler;
+  queue: WorkQueue;
+  elector: LeaderElector;
+  gate: Gate;
+  /** Claims and the inbound kind are read and written directly, not through informers. */
+  claimsApi: ApiClient;
+  leaseApi: ApiClient;
+  discovery: Discovery;
+}
+
+/** Reconcile only as leader, and only on complete caches; followers keep their caches warm. */
+class Gate {
+  private synced = false;
+  private leading = false;
+
+  constructor(private readonly queue: WorkQueue) {}
+
+  set(change: { synced?: boolean; leading?: boolean }): void {
+    this.synced = change.synced ?? this.synced;
+    this.leading = change.leading ?? this.leading;
+    if (this.synced && this.leading) this.queue.resume();
+    else this.queue.pause();
+  }
+}
 
 function serviceAccountNamespace(): string | undefined {
   try {
@@ -27,16 +63,10 @@ function serviceAccountNamespace(): string | undefined {
   }
 }
 
-/**
- * The bridge: XEnvironment readiness → CDEvents; expiry; environments requested by events.
- * Settings come from the environment only.
- */
-async function main(): Promise<void> {
-  const config = loadConfig(process.env, serviceAccountNamespace());
+function build(config: BridgeConfig): Bridge {
   const logger = pino({ level: config.logLevel });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
-
   const metrics = new Metrics();
   const emit = createEmitter(
     {
@@ -49,7 +79,21 @@ async function main(): Promise<void> {
     metrics,
     logger,
   );
-  // The queue's handler runs only once the store and reconciler below exist.
+  const informers = new CompositeInformers(kubeConfig, config.composites, config.composed, logger);
+  const claimsApi = new ApiClient(kubeConfig);
+  const discovery = new Discovery(claimsApi);
+  const reconciler = new Reconciler(
+    kubeStore(informers),
+    new KubeClaims(claimsApi, discovery),
+    emit,
+    {
+      source: config.source,
+      sinkAllow: config.sinkAllow,
+      expiryWarningMs: config.expiryWarningMs,
+      logger,
+      onInvalidRecord: () => metrics.recordsInvalid.inc(),
+    },
+  );
   const queue = new WorkQueue(
     (key) => reconciler.reconcile(key),
     {
@@ -62,65 +106,54 @@ async function main(): Promise<void> {
       immediate: (error) => error instanceof ApiError && error.code === 409,
     },
     (key, error, retryInMs) => {
-      const xr = store.composite(key);
+      const xr = informers.composite(key);
       logger.warn(
         { xr: xr ? kindAndName(xr) : key, err: (error as Error).message, retryInMs },
         'reconcile failed; will retry',
       );
     },
   );
-
-  // Reconcile only as leader, and only on complete caches; followers keep their caches warm.
-  let synced = false;
-  let leading = false;
-  const gate = () => (synced && leading ? queue.resume() : queue.pause());
-  const store = new KubeStore(
-    kubeConfig,
-    config.composites,
-    config.composed,
-    (key) => queue.add(key),
-    (ready) => {
-      synced = ready;
-      logger.info({ synced }, ready ? 'caches synced' : 'caches incomplete: reconciling paused');
-      gate();
-    },
-    logger,
-  );
-  // Claims and the inbound kind are read and written directly, not through informers.
-  const claimsApi = new ApiClient(kubeConfig);
-  const discovery = new Discovery(claimsApi);
-  const reconciler = new Reconciler(store, new KubeClaims(claimsApi, discovery), emit, {
-    source: config.source,
-    sinkAllow: config.sinkAllow,
-    expiryWarningMs: config.expiryWarningMs,
-    logger,
-    onInvalidRecord: () => metrics.recordsInvalid.inc(),
-  });
+  const gate = new Gate(queue);
   const leaseApi = new ApiClient(kubeConfig);
   const elector = new LeaderElector(
     leaseApi,
     config.lease,
     () => {
-      leading = true;
       metrics.leader.set(1);
-      gate();
+      gate.set({ leading: true });
     },
     () => {
       // As controller-runtime does: a leader that may have been replaced must not act again.
-      leading = false;
       metrics.leader.set(0);
-      gate();
+      gate.set({ leading: false });
       process.exit(1);
     },
     logger,
   );
+  return {
+    config,
+    logger,
+    metrics,
+    informers,
+    reconciler,
+    queue,
+    elector,
+    gate,
+    claimsApi,
+    leaseApi,
+    discovery,
+  };
+}
 
-  const http = createServer((req, res) => {
+/** /healthz, /readyz and /metrics. */
+function probesAndMetrics({ informers, metrics, queue }: Bridge): Server {
+  return createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200).end('ok');
     } else if (req.url === '/readyz') {
       // Ready means caches synced, leader or not: the pod is the function's too.
-      res.writeHead(store.ready ? 200 : 503).end(store.ready ? 'ok' : 'informers not synced');
+      const ready = informers.ready;
+      res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'informers not synced');
     } else if (req.url === '/metrics') {
       metrics.queueDepth.set(queue.depth);
       void metrics.registry
@@ -132,66 +165,87 @@ async function main(): Promise<void> {
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) =>
-    http.listen(config.httpAddress.port, config.httpAddress.host, resolve),
-  );
-  // Every replica serves it, leader or not: each write is guarded, each event recorded on its claim.
+}
+
+/** The inbound endpoint, if it has an address. */
+function inboundServer({ config, claimsApi, discovery, logger }: Bridge): Server | undefined {
   const { inbound } = config;
-  const inboundServer = inbound.address
-    ? createServer(
-        inboundHandler(new KubeObjects(claimsApi, discovery, inbound.resource), {
-          namespaces: inbound.namespaces,
-          ...(inbound.token ? { token: inbound.token } : {}),
-          source: config.source,
-          logger,
-          onCreate: inbound.onCreate,
-        }),
-      )
-    : undefined;
-  if (inboundServer && inbound.address) {
-    const { host, port } = inbound.address;
-    await new Promise<void>((resolve) => inboundServer.listen(port, host, resolve));
-  }
+  if (!inbound.address) return undefined;
+  // Every replica serves it, leader or not: each write is guarded, each event recorded on its claim.
+  return createServer(
+    inboundHandler(new KubeObjects(claimsApi, discovery, inbound.resource), {
+      namespaces: inbound.namespaces,
+      ...(inbound.token ? { token: inbound.token } : {}),
+      source: config.source,
+      logger,
+      onCreate: inbound.onCreate,
+    }),
+  );
+}
+
+function listen(server: Server, address: { host: string; port: number }): Promise<void> {
+  return new Promise((resolve) => server.listen(address.port, address.host, resolve));
+}
+
+const portOf = (server: Server) => (server.address() as { port: number }).port;
+
+/** Serves, elects and watches until a signal stops it. */
+async function serve(bridge: Bridge): Promise<void> {
+  const { config, logger, queue, gate, informers, elector } = bridge;
+  const http = probesAndMetrics(bridge);
+  await listen(http, config.httpAddress);
+  const inbound = inboundServer(bridge);
+  if (inbound && config.inbound.address) await listen(inbound, config.inbound.address);
 
   const running = queue.run();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'stopping: finishing deliveries in flight, clearing outboxes');
-      for (const key of reconciler.settleNow()) queue.add(key);
-      void queue
-        .quiet(STOP_SETTLE_MS)
-        .then(() => {
-          queue.stop();
-          return running;
-        })
-        .then(() => elector.release())
-        .then(() => store.stop())
-        .then(() => {
-          leaseApi.close();
-          claimsApi.close();
-          http.close();
-          inboundServer?.close();
-          process.exit(0);
-        });
+      void stop(bridge, running, [http, inbound]).then(() => process.exit(0));
     });
   }
   elector.start();
-  await store.start();
+  await informers.start({
+    changed: (key) => queue.add(key),
+    synced: (synced) => {
+      logger.info({ synced }, synced ? 'caches synced' : 'caches incomplete: reconciling paused');
+      gate.set({ synced });
+    },
+  });
   logger.info(
     {
       sink: config.defaultSink ? redactedSink(config.defaultSink) : null,
       composites: config.composites.map((t) => `${t.group}/${t.version}/${t.plural}`),
-      http: `${config.httpAddress.host}:${(http.address() as { port: number }).port}`,
-      inbound: inboundServer
-        ? {
-            port: (inboundServer.address() as { port: number }).port,
-            namespaces: inbound.namespaces,
-          }
-        : null,
+      http: `${config.httpAddress.host}:${portOf(http)}`,
+      inbound: inbound ? { port: portOf(inbound), namespaces: config.inbound.namespaces } : null,
       identity: config.lease.identity,
     },
     'bridge started',
   );
+}
+
+/**
+ * A graceful stop: delivered outboxes cleared (within STOP_SETTLE_MS), the queue drained, the
+ * lease released for the next leader, then every connection and server closed.
+ */
+async function stop(
+  { reconciler, queue, elector, informers, leaseApi, claimsApi }: Bridge,
+  running: Promise<void>,
+  servers: (Server | undefined)[],
+): Promise<void> {
+  for (const key of reconciler.settleNow()) queue.add(key);
+  await queue.quiet(STOP_SETTLE_MS);
+  queue.stop();
+  await running;
+  await elector.release();
+  await informers.stop();
+  leaseApi.close();
+  claimsApi.close();
+  for (const server of servers) server?.close();
+}
+
+async function main(): Promise<void> {
+  await serve(build(loadConfig(process.env, serviceAccountNamespace())));
 }
 
 main().catch((error: unknown) => {

@@ -2,9 +2,9 @@ import { getHeapStatistics } from 'node:v8';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { admissionLimits } from './admission.js';
+import { admissionLimits } from './server/admission.js';
 import { runFunction } from './run-function.js';
-import { mutualTlsCredentials, startFunctionServer } from './server.js';
+import { mutualTlsCredentials, startFunctionServer } from './server/server.js';
 
 /** Where Crossplane reaches the function in its pod: mTLS on every interface. */
 const MTLS_ADDRESS = '0.0.0.0:9443';

@@ -13,13 +13,13 @@ import type { ObservedResource } from '../common/health.js';
 import { isObject } from '../common/objects.js';
 import type { BackendRegistry } from './backends/backend.js';
 import { clusterBackends } from './backends/index.js';
-import { parseCatalog } from './catalog.js';
-import { compose, type Observed } from './compose.js';
-import { parseEnvironment } from './environment.js';
-import { internalErrorResponse, invalidInputResponse } from './fatal.js';
-import { KUBECONFIG_KEY } from './placement.js';
-import { report } from './status.js';
-import { FieldError } from './untrusted-input.js';
+import { parseCatalog } from './input/catalog.js';
+import { compose, type Observed } from './compose/compose.js';
+import { parseEnvironment } from './input/environment.js';
+import { internalErrorResponse, invalidInputResponse } from './server/fatal.js';
+import { KUBECONFIG_KEY } from './compose/placement.js';
+import { report } from './compose/status.js';
+import { FieldError } from './input/untrusted-input.js';
 
 export interface RunOptions {
   logger?: Logger;

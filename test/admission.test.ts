@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AbandonedError, Admission, admissionLimits, BusyError } from '../function/admission.js';
+import {
+  AbandonedError,
+  Admission,
+  admissionLimits,
+  BusyError,
+} from '../function/server/admission.js';
 
 /** A task that runs until the test ends it, recording that it started. */
 function gate(started: string[], name: string) {

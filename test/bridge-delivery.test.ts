@@ -1,11 +1,17 @@
 import { createServer as createHttpsServer } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { buildEvent, EventType } from '../bridge/cdevents.js';
-import { DeliveryError, encode, post, sinkAgents, toCloudEvent } from '../bridge/cloudevents.js';
-import { createEmitter } from '../bridge/emitter.js';
-import { Metrics } from '../bridge/metrics.js';
-import { WorkQueue } from '../bridge/queue.js';
+import { buildEvent, EventType } from '../bridge/delivery/cdevents.js';
+import {
+  DeliveryError,
+  encode,
+  post,
+  sinkAgents,
+  toCloudEvent,
+} from '../bridge/delivery/cloudevents.js';
+import { createEmitter } from '../bridge/delivery/emitter.js';
+import { Metrics } from '../bridge/kube/metrics.js';
+import { WorkQueue } from '../bridge/kube/queue.js';
 import { createTestPki } from './support/certificates.js';
 import { TestSink } from './support/sink.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../bridge/api.js';
-import { Discovery } from '../bridge/discovery.js';
+import { ApiError } from '../bridge/kube/api.js';
+import { Discovery } from '../bridge/kube/discovery.js';
 
 /** The API server's discovery documents, counting the requests made. */
 function api(served: Record<string, { name: string; kind: string; namespaced: boolean }[]>) {

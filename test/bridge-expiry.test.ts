@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planExpiry, type ExpiryInput, type ExpiryPlan } from '../bridge/expiry.js';
+import { planExpiry, type ExpiryInput, type ExpiryPlan } from '../bridge/lifecycle/expiry.js';
 
 const HOUR = 3_600_000;
 const EXPIRES = '2026-11-25T17:00:00Z';

@@ -15,10 +15,9 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CDEvent } from '../bridge/cdevents.js';
-import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
-import { recordProblems } from '../bridge/record.js';
-import type { Recorded } from '../bridge/transitions.js';
+import type { CDEvent } from '../bridge/delivery/cdevents.js';
+import { FINALIZER, RECORD_ANNOTATION, recordProblems } from '../bridge/announce/record.js';
+import type { Recorded } from '../bridge/announce/transitions.js';
 import { startControlPlaneWithXrds } from './controlplane/composite-crds.js';
 import type { ControlPlane } from './controlplane/controlplane.js';
 import { freePort } from './support/net.js';

@@ -3,16 +3,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { pino } from 'pino';
 import { isObject, type JsonObject } from '../common/objects.js';
-import { ApiError } from '../bridge/api.js';
-import { EventType, type CDEvent } from '../bridge/cdevents.js';
-import { inboundHandler, type Objects } from '../bridge/inbound.js';
+import { ApiError } from '../bridge/kube/api.js';
+import { EventType, type CDEvent } from '../bridge/delivery/cdevents.js';
+import { inboundHandler } from '../bridge/inbound/endpoint.js';
+import type { Objects } from '../bridge/inbound/objects.js';
 import {
-  decide,
+  actionFor,
   EVENT_ID_ANNOTATION,
   EVENT_TIME_ANNOTATION,
   readInbound,
   type Inbound,
-} from '../bridge/requests.js';
+} from '../bridge/inbound/environment-requests.js';
 
 const KIND = { apiVersion: 'platform.xenvironment.io/v1alpha1', kind: 'Environment' };
 const BRIDGE_SOURCE = '/xenvironment-bridge';
@@ -196,7 +197,7 @@ describe('what a received event means for the claim', () => {
     },
   ];
   it.each(table)('$name', ({ input, want }) => {
-    const action = decide(inbound(input.event), input.existing, KIND, input.onCreate);
+    const action = actionFor(inbound(input.event), input.existing, KIND, input.onCreate);
     expect(action).toMatchObject(want as object);
     if (action.do === 'patch') expect(action.patch.spec).not.toHaveProperty('compositionRef');
   });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ReadYourWrites } from '../bridge/fresh.js';
+import { ReadYourWrites } from '../bridge/kube/read-your-writes.js';
 import {
   claimedSpec,
-  decide,
+  leaseDecision,
   microTime,
   releasedSpec,
   sight,
   stillLeading,
   type LeaseSpec,
-} from '../bridge/lease.js';
+} from '../bridge/kube/lease.js';
 
 const timing = { durationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 const held = (holder: string, renewTime = '2026-11-25T09:00:00.000000Z'): LeaseSpec => ({
@@ -33,7 +33,7 @@ describe('leader election decisions', () => {
     ],
   ] as const)('%s → %s', (_, spec, elapsed, decision) => {
     const seen = sight(undefined, spec, 1_000);
-    expect(decide('me', spec, seen, 1_000 + elapsed, timing)).toBe(decision);
+    expect(leaseDecision('me', spec, seen, 1_000 + elapsed, timing)).toBe(decision);
   });
 
   it('judges expiry by when the lease last changed as seen here, not by its renewTime', () => {
@@ -43,8 +43,8 @@ describe('leader election decisions', () => {
     // A renewal is a new record: the wait starts again.
     const renewed = sight(first, held('other', '2000-01-01T00:00:02.000000Z'), 9_000);
     expect(renewed.at).toBe(9_000);
-    expect(decide('me', held('other'), renewed, 20_000, timing)).toBe('follow');
-    expect(decide('me', held('other'), renewed, 24_000, timing)).toBe('acquire');
+    expect(leaseDecision('me', held('other'), renewed, 20_000, timing)).toBe('follow');
+    expect(leaseDecision('me', held('other'), renewed, 24_000, timing)).toBe('acquire');
   });
 
   it('stops leading a renew deadline after the last renewal', () => {

@@ -7,8 +7,9 @@ import {
   toolKey,
 } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
-import { environmentId, FINALIZER, observe } from '../bridge/observe.js';
-import type { Observation } from '../bridge/transitions.js';
+import { environmentId, observe } from '../bridge/announce/observe.js';
+import { FINALIZER } from '../bridge/announce/record.js';
+import type { Observation } from '../bridge/announce/transitions.js';
 import { CLUSTER_ENDPOINT as ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
 import { xEnvironment } from './support/requests.js';
 

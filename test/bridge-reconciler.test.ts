@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { CLUSTER_KEY, COMPOSITION_RESOURCE_NAME_ANNOTATION, toolKey } from '../common/contract.js';
 import type { JsonObject } from '../common/objects.js';
-import { ApiError } from '../bridge/api.js';
-import type { CDEvent } from '../bridge/cdevents.js';
-import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
-import { recordProblems } from '../bridge/record.js';
-import type { ClaimRef, Claims } from '../bridge/claims.js';
-import { conditionPatch, type OwnCondition } from '../bridge/conditions.js';
-import { Reconciler, type Change, type Store } from '../bridge/reconciler.js';
-import type { Recorded } from '../bridge/transitions.js';
+import { ApiError } from '../bridge/kube/api.js';
+import type { CDEvent } from '../bridge/delivery/cdevents.js';
+import {
+  FINALIZER,
+  RECORD_ANNOTATION,
+  recordProblems,
+  type Change,
+} from '../bridge/announce/record.js';
+import type { ClaimRef, Claims } from '../bridge/lifecycle/claims.js';
+import { conditionPatch, type OwnCondition } from '../bridge/lifecycle/conditions.js';
+import { Reconciler, type Store } from '../bridge/reconciler.js';
+import type { Recorded } from '../bridge/announce/transitions.js';
 import { checkEventLog, label, openIncidents } from './support/event-log.js';
 import { CLUSTER_ENDPOINT, ENVIRONMENT_UID } from './support/observations.js';
 import { xEnvironment } from './support/requests.js';

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { planBatch } from '../bridge/batch.js';
-import { FINALIZER, RECORD_ANNOTATION } from '../bridge/observe.js';
-import { adoptObserved, finalizerChange, readRecord, recordProblems } from '../bridge/record.js';
-import { emptyRecord, type OutboxEntry } from '../bridge/transitions.js';
+import { planBatch } from '../bridge/announce/batch.js';
+import {
+  adoptObserved,
+  finalizerChange,
+  FINALIZER,
+  readRecord,
+  RECORD_ANNOTATION,
+  recordProblems,
+} from '../bridge/announce/record.js';
+import { emptyRecord, type OutboxEntry } from '../bridge/announce/transitions.js';
 import { CLUSTER_ENDPOINT, observation as observed } from './support/observations.js';
 
 const observation = observed({

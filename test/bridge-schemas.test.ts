@@ -1,13 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { CDEventError, EventType, validateEvent, type CDEvent } from '../bridge/cdevents.js';
-import { eventFor } from '../bridge/events.js';
-import { emptyRecord } from '../bridge/transitions.js';
+import {
+  CDEventError,
+  EventType,
+  validateEvent,
+  type CDEvent,
+} from '../bridge/delivery/cdevents.js';
+import { eventFor } from '../bridge/announce/events.js';
+import { emptyRecord } from '../bridge/announce/transitions.js';
 import { loadOfficialSpec, type OfficialSpec } from './support/cdevents-spec.js';
 import { observation } from './support/observations.js';
 
-const DIR = 'bridge/schemas';
+const DIR = 'bridge/delivery/event-schemas';
 const schemas = readdirSync(DIR).map(
   (file) => JSON.parse(readFileSync(`${DIR}/${file}`, 'utf8')) as Record<string, unknown>,
 );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostAllowed, parseHostPatterns, parseSink } from '../common/sink.js';
-import { routeSink } from '../bridge/sinks.js';
+import { routeSink } from '../bridge/delivery/sink-route.js';
 
 describe('sink URLs', () => {
   it.each([

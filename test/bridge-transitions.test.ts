@@ -5,9 +5,9 @@ import {
   type Observation,
   type Recorded,
   type Transition,
-} from '../bridge/transitions.js';
-import { eventFor } from '../bridge/events.js';
-import { MAX_BATCH, planBatch } from '../bridge/batch.js';
+} from '../bridge/announce/transitions.js';
+import { eventFor } from '../bridge/announce/events.js';
+import { MAX_BATCH, planBatch } from '../bridge/announce/batch.js';
 import { observation } from './support/observations.js';
 
 const purl = (name: string, version: string) => `pkg:generic/${name}@${version}`;

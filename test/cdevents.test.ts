@@ -7,7 +7,7 @@ import {
   validateEvent,
   type ContextInput,
   type Contents,
-} from '../bridge/cdevents.js';
+} from '../bridge/delivery/cdevents.js';
 import { loadOfficialSpec, type OfficialSpec } from './support/cdevents-spec.js';
 
 let spec: OfficialSpec;

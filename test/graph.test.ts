@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findCycle } from '../function/graph.js';
+import { findCycle } from '../function/input/graph.js';
 
 /** A graph as node → edges, and how often the walk asked for a node's edges. */
 function graph(edges: Map<number, number[]>) {

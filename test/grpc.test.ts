@@ -13,7 +13,7 @@ import {
 import { CLUSTER_KEY, HOST_NAMESPACE_KEY } from '../common/contract.js';
 import { encodeRunFunctionRequest } from '../function/codec/messages.js';
 import { runFunction } from '../function/run-function.js';
-import { mutualTlsCredentials, type RunFunction } from '../function/server.js';
+import { mutualTlsCredentials, type RunFunction } from '../function/server/server.js';
 import { deepList, deepStruct, depthOf } from './support/big-values.js';
 import { startMain } from './support/function-binary.js';
 import { capturedLogger } from './support/logs.js';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { CLUSTER_KEY, DNS_LABEL, HOST_NAMESPACE_KEY, toolKey } from '../common/contract.js';
-import { derivedName } from '../function/names.js';
-import { placementFor } from '../function/placement.js';
+import { derivedName } from '../function/compose/names.js';
+import { placementFor } from '../function/compose/placement.js';
 import { runFunction } from '../function/run-function.js';
 import { Random } from './support/random.js';
 import { observedResource, request, shippedCatalog, xEnvironment } from './support/requests.js';

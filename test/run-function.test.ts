@@ -23,9 +23,9 @@ import {
 import type { BackendRegistry, ClusterBackend } from '../function/backends/backend.js';
 import { vcluster, type VclusterSettings } from '../function/backends/vcluster.js';
 import { clusterBackends } from '../function/backends/index.js';
-import { parseCatalog } from '../function/catalog.js';
+import { parseCatalog } from '../function/input/catalog.js';
 import { runFunction } from '../function/run-function.js';
-import { FieldError } from '../function/untrusted-input.js';
+import { FieldError } from '../function/input/untrusted-input.js';
 import { capturedLogger } from './support/logs.js';
 import {
   loadRequest,

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PHASES, TOOL_PHASES } from '../common/contract.js';
-import { limits } from '../function/limits.js';
+import { limits } from '../function/input/limits.js';
 import { allValid, validate } from './support/crank.js';
 import { CRD_DIRS } from './support/crds.js';
 import { pipelineInput, readYamlDocuments } from './support/manifests.js';

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Health, ObservedResource } from '../common/health.js';
-import type { ReadinessCheck } from '../function/model.js';
-import { checkState, releaseHealth, toolState, type ToolState } from '../function/tool-state.js';
-import type { WorkloadState } from '../function/workloads.js';
+import type { ReadinessCheck } from '../function/input/model.js';
+import {
+  checkState,
+  releaseHealth,
+  toolState,
+  type ToolState,
+} from '../function/compose/tool-state.js';
+import type { WorkloadState } from '../function/compose/workloads.js';
 
 type Obj = Record<string, unknown>;
 

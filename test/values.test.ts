@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readValues } from '../function/values.js';
+import { readValues } from '../function/input/values.js';
 
 /** `depth` levels below the top: `{ a: { a: … leaf } }`, built without recursion. */
 function nested(depth: number, leaf: unknown = 'x', key = 'a'): Record<string, unknown> {

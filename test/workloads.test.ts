@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkloadKind } from '../function/model.js';
-import { workloadState, type WorkloadState } from '../function/workloads.js';
+import type { WorkloadKind } from '../function/input/model.js';
+import { workloadState, type WorkloadState } from '../function/compose/workloads.js';
 
 type Obj = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  */
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { limits } from '../function/limits.js';
+import { limits } from '../function/input/limits.js';
 import { startControlPlaneWithXrds } from './controlplane/composite-crds.js';
 import type { ControlPlane } from './controlplane/controlplane.js';
 

@@ -1,6 +1,5 @@
 import type { JsonObject } from '../../common/objects.js';
-import type { Environment } from '../model.js';
-import type { Placement } from '../placement.js';
+import type { Environment, Placement } from '../input/model.js';
 
 /** What a backend renders for one environment. */
 export interface ClusterRendering {
@@ -35,3 +34,8 @@ export interface ClusterBackend<Settings = unknown> {
  * Adding a backend is one file plus an entry in the registry `index.ts` makes.
  */
 export type BackendRegistry = ReadonlyMap<string, ClusterBackend>;
+
+/** `(known: a, b)`: the backends of `registry`, for a message about one it does not have. */
+export function knownBackends(registry: BackendRegistry): string {
+  return `(known: ${[...registry.keys()].join(', ')})`;
+}

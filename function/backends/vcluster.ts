@@ -1,12 +1,18 @@
 import { HOST_NAMESPACE_KEY } from '../../common/contract.js';
 import type { JsonObject } from '../../common/objects.js';
-import { parseChart } from '../chart.js';
-import { limits } from '../limits.js';
-import type { Chart } from '../model.js';
-import { KUBECONFIG_KEY } from '../placement.js';
-import { helmRelease, kubernetesObject } from '../resources.js';
-import { FieldError, KUBERNETES_VERSION, fieldPath, quote, read } from '../untrusted-input.js';
-import { mergeValues, readValues } from '../values.js';
+import { parseChart } from '../input/chart.js';
+import { limits } from '../input/limits.js';
+import type { Chart } from '../input/model.js';
+import { KUBECONFIG_KEY } from '../compose/placement.js';
+import { helmRelease, kubernetesObject } from '../compose/resources.js';
+import {
+  FieldError,
+  KUBERNETES_VERSION,
+  fieldPath,
+  quote,
+  read,
+} from '../input/untrusted-input.js';
+import { mergeValues, readValues } from '../input/values.js';
 import type { ClusterBackend } from './backend.js';
 
 export interface VclusterSettings {

@@ -20,8 +20,7 @@ const f = new Frames();
 
 /**
  * The keys of the objects being written, each object's above its parent's: one array for every
- * call instead of an Object.keys list per object, which was a tenth of what a 200-tool request
- * allocated.
+ * call, not an Object.keys list per object (figures: docs/performance.md).
  */
 let keyStack: string[] = [];
 let keyTop = 0;

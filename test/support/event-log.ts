@@ -2,7 +2,7 @@
  * Checks on what a sink received from the bridge, for tests that crash it: redeliveries must
  * repeat an event exactly, and no transition may be announced under two ids.
  */
-import type { CDEvent } from '../../bridge/cdevents.js';
+import type { CDEvent } from '../../bridge/delivery/cdevents.js';
 
 export interface EventLog {
   /** Each id once, in order of first arrival. */

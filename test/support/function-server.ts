@@ -5,13 +5,13 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import { pino, type Logger } from 'pino';
-import { admissionLimits, type AdmissionLimits } from '../../function/admission.js';
+import { admissionLimits, type AdmissionLimits } from '../../function/server/admission.js';
 import {
   decodeRunFunctionResponse,
   encodeRunFunctionRequest,
 } from '../../function/codec/messages.js';
 import { runFunction } from '../../function/run-function.js';
-import { startFunctionServer, type RunFunction } from '../../function/server.js';
+import { startFunctionServer, type RunFunction } from '../../function/server/server.js';
 
 /** How a client writes requests and reads responses. */
 export interface ClientCodec<Req, Rsp> {

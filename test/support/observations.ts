@@ -1,4 +1,4 @@
-import type { Observation } from '../../bridge/transitions.js';
+import type { Observation } from '../../bridge/announce/transitions.js';
 import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME_ANNOTATION } from '../../common/contract.js';
 
 /** What the bridge's tests observe of an environment, and the XR it observes it in. */
