@@ -4,11 +4,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * Tests that start API servers, Crossplane and the rest (test/controlplane/): they run after the
  * others and one file at a time, since each keeps both cores busy while it boots.
  */
-const CONTROL_PLANE_TESTS = [
-  'test/e2e.test.ts',
-  'test/bridge-faults.test.ts',
-  'test/xrd-rules.test.ts',
-];
+const CONTROL_PLANE_TESTS = ['test/e2e/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -19,7 +15,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...CONTROL_PLANE_TESTS],
         },
       },

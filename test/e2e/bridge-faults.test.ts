@@ -1,0 +1,588 @@
+/**
+ * The bridge under faults, on a real kube-apiserver and etcd, run as it ships (the bundle, its
+ * RBAC): SIGKILLed at random (seeded) moments while readiness flips, a sink that fails and then
+ * hangs, corrupted records, deletions, two replicas at once. This tests the bridge, not
+ * Crossplane: the test writes the XRs and their Releases and flips their conditions itself, as
+ * the function and provider-helm would, and keeps a model of what it did to judge what was said.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CDEvent } from '../../bridge/delivery/cdevents.js';
+import { FINALIZER, RECORD_ANNOTATION, recordProblems } from '../../bridge/announce/record.js';
+import type { Recorded } from '../../bridge/announce/transitions.js';
+import { startControlPlaneWithXrds } from '../controlplane/composite-crds.js';
+import type { ControlPlane } from '../controlplane/controlplane.js';
+import { freePort } from '../support/net.js';
+import { BridgeProcess, bridgeRbac } from '../support/bridge-process.js';
+import { checkEventLog, openIncidents } from '../support/event-log.js';
+import { CRD_DIRS, readCrds } from '../support/crds.js';
+import { composedRelease, readyEnvironmentStatus } from '../support/observations.js';
+import { Random } from '../support/random.js';
+import { TestSink } from '../support/sink.js';
+
+type Obj = Record<string, unknown>;
+type State = 'ready' | 'progressing' | 'failed';
+const COMPONENTS = ['cluster', 'tool-a', 'tool-b'] as const;
+type Component = (typeof COMPONENTS)[number];
+
+const SEED = Number(process.env.BRIDGE_FAULTS_SEED || 20261125);
+const KILLS = 20;
+const CROSSPLANE_FINALIZER = 'composite.apiextensions.crossplane.io';
+const xrType = { group: 'platform.xenvironment.io', version: 'v1alpha1', plural: 'xenvironments' };
+const releases = { group: 'helm.crossplane.io', version: 'v1beta1', plural: 'releases' };
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** The same kills, flips and corruptions for the same seed. */
+const seeded = new Random(SEED);
+const random = () => seeded.next();
+const pick = <T>(items: readonly T[]): T => seeded.pick(items);
+
+/** What the test did to one environment. */
+interface Env {
+  name: string;
+  state: Record<Component, State>;
+  /** Readiness as a whole, and how often the test changed it. */
+  ready: boolean;
+  readyChanges: number;
+  /** How often each component went into failure. */
+  failures: Record<Component, number>;
+  deleted: boolean;
+}
+
+let cp: ControlPlane;
+let custom: CustomObjectsApi;
+let objects: KubernetesObjectApi;
+let bridgeKubeconfig: string;
+const sink = new TestSink();
+const envs: Env[] = [];
+const bridges: BridgeProcess[] = [];
+const figures = { kills: 0, killsWhileWorking: 0, corruptions: 0, deletions: 0, flips: 0 };
+const started = Date.now();
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A bridge as a pod's container would run it; the same identity is the same pod. */
+async function startBridge(identity: string): Promise<BridgeProcess> {
+  const bridge = new BridgeProcess(
+    {
+      KUBECONFIG: bridgeKubeconfig,
+      K_SINK: sink.url,
+      POD_NAMESPACE: 'crossplane-system',
+      POD_NAME: identity,
+      BRIDGE_RETRY_BASE_MS: '100',
+      BRIDGE_RETRY_MAX_MS: '1000',
+      BRIDGE_SINK_TIMEOUT_MS: '1000',
+      BRIDGE_LEASE_DURATION_MS: '3000',
+      BRIDGE_LEASE_RENEW_DEADLINE_MS: '2000',
+      BRIDGE_LEASE_RETRY_PERIOD_MS: '500',
+    },
+    await freePort(),
+  );
+  bridge.start();
+  bridges.push(bridge);
+  return bridge;
+}
+
+async function ready(bridge: BridgeProcess): Promise<void> {
+  await eventually('bridge /readyz', async () =>
+    (await bridge.get('/readyz'))?.status === 200 ? true : undefined,
+  );
+}
+
+function conditions(state: State): Obj[] {
+  const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const condition = (type: string, ok: boolean, reason: string, message?: string) => ({
+    type,
+    status: ok ? 'True' : 'False',
+    reason,
+    lastTransitionTime: at,
+    ...(message ? { message } : {}),
+  });
+  switch (state) {
+    case 'ready':
+      return [condition('Ready', true, 'Available'), condition('Synced', true, 'ReconcileSuccess')];
+    case 'progressing':
+      return [condition('Ready', false, 'Creating'), condition('Synced', true, 'ReconcileSuccess')];
+    case 'failed':
+      return [
+        condition('Ready', false, 'Creating'),
+        condition('Synced', false, 'ReconcileError', 'cannot install release: chart not found'),
+      ];
+  }
+}
+
+/** Plays provider-helm: the Release's conditions say `state`. */
+async function set(env: Env, component: Component, state: State): Promise<void> {
+  const was = env.state[component];
+  env.state[component] = state;
+  if (state === 'failed' && was !== 'failed') env.failures[component]++;
+  const ready = COMPONENTS.every((c) => env.state[c] === 'ready');
+  if (ready !== env.ready) env.readyChanges++;
+  env.ready = ready;
+  figures.flips++;
+  await custom.patchClusterCustomObjectStatus(
+    {
+      ...releases,
+      name: `${env.name}-${component}`,
+      body: { status: { conditions: conditions(state) } },
+    },
+    merge,
+  );
+}
+
+/** Plays the function and Crossplane: an XR, its status, and its three Releases. */
+async function createEnv(name: string): Promise<Env> {
+  await custom.createClusterCustomObject({
+    ...xrType,
+    body: {
+      apiVersion: 'platform.xenvironment.io/v1alpha1',
+      kind: 'XEnvironment',
+      metadata: { name, finalizers: [CROSSPLANE_FINALIZER] },
+      spec: { tools: [{ name: 'a' }, { name: 'b' }] },
+    },
+  });
+  await custom.patchClusterCustomObjectStatus(
+    {
+      ...xrType,
+      name,
+      // The function's verdict stays ready: the Releases' flips are what this test varies.
+      body: {
+        status: readyEnvironmentStatus(name, [
+          { name: 'a', version: '1.0.0' },
+          { name: 'b', version: '2.0.0' },
+        ]),
+      },
+    },
+    merge,
+  );
+  const version = { cluster: '0.30.0', 'tool-a': '1.0.0', 'tool-b': '2.0.0' };
+  for (const component of COMPONENTS) {
+    await custom.createClusterCustomObject({
+      ...releases,
+      body: composedRelease(name, component, version[component]),
+    });
+  }
+  const env: Env = {
+    name,
+    state: { cluster: 'progressing', 'tool-a': 'progressing', 'tool-b': 'progressing' },
+    ready: false,
+    readyChanges: 0,
+    failures: { cluster: 0, 'tool-a': 0, 'tool-b': 0 },
+    deleted: false,
+  };
+  for (const component of COMPONENTS) await set(env, component, 'progressing');
+  envs.push(env);
+  return env;
+}
+
+/** Plays Crossplane's deletion: the XR is deleted, its Releases go, then Crossplane lets go. */
+async function deleteEnv(env: Env): Promise<void> {
+  env.deleted = true;
+  figures.deletions++;
+  await custom.deleteClusterCustomObject({ ...xrType, name: env.name });
+  for (const component of COMPONENTS) {
+    await custom.deleteClusterCustomObject({ ...releases, name: `${env.name}-${component}` });
+  }
+  await eventually('Crossplane to let go', async () => {
+    const xr = await readXr(env.name);
+    if (!xr) return true;
+    const finalizers = xr.metadata.finalizers ?? [];
+    await patchMetadata(xr, { finalizers: finalizers.filter((f) => f !== CROSSPLANE_FINALIZER) });
+    return true;
+  });
+}
+
+type Xr = KubernetesObject & {
+  metadata: { name: string; finalizers?: string[]; resourceVersion: string };
+};
+
+/** A merge patch of the XR's metadata, guarded by the resourceVersion read: the bridge writes too. */
+async function patchMetadata(xr: Xr, metadata: Obj): Promise<void> {
+  await custom.patchClusterCustomObject(
+    {
+      ...xrType,
+      name: xr.metadata.name,
+      body: { metadata: { ...metadata, resourceVersion: xr.metadata.resourceVersion } },
+    },
+    merge,
+  );
+}
+
+async function readXr(name: string): Promise<Xr | undefined> {
+  try {
+    return (await custom.getClusterCustomObject({ ...xrType, name })) as Xr;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+const incidentKey = (component: Component) =>
+  component === 'cluster' ? 'cluster' : `tool/${component.slice(5)}`;
+
+/** The record says everything the test did was announced and delivered. */
+function settled(env: Env, xr: Xr | undefined): boolean {
+  if (env.deleted) return xr === undefined;
+  let record: Recorded;
+  try {
+    record = JSON.parse(xr?.metadata.annotations?.[RECORD_ANNOTATION] ?? '') as Recorded;
+  } catch {
+    return false;
+  }
+  // A record the test corrupted and the bridge has not rebuilt yet.
+  if (recordProblems(record).length > 0) return false;
+  const failing = COMPONENTS.filter((c) => env.state[c] === 'failed')
+    .map(incidentKey)
+    .sort();
+  return (
+    record.outbox.length === 0 &&
+    record.ready === env.ready &&
+    JSON.stringify(Object.keys(record.incidents).sort()) === JSON.stringify(failing)
+  );
+}
+
+async function allSettled(ms = 30_000): Promise<void> {
+  await eventually(
+    'every environment announced',
+    async () => {
+      for (const env of envs) if (!settled(env, await readXr(env.name))) return undefined;
+      return true;
+    },
+    ms,
+  );
+}
+
+const events = (): CDEvent[] => sink.received.map((r) => r.event.data as unknown as CDEvent);
+const ofEnv = (list: CDEvent[], env: Env) =>
+  list.filter((e) => e.subject.id === env.name || e.subject.id.startsWith(`${env.name}/`));
+const kind = (e: CDEvent) =>
+  e.context.type
+    .replace(/^dev\.cdevents(x\.xenvironment-)?\.?/, '')
+    .replace(/\.\d+\.\d+\.\d+$/, '');
+
+/**
+ * What the sink heard agrees with the model: the environment's readiness, its open incidents (by
+ * component), no more readiness or failure announcements than the test made changes, deletions.
+ */
+function disagreements(): string[] {
+  const log = checkEventLog(events());
+  const problems = [...log.problems];
+  for (const env of envs) {
+    const mine = ofEnv(log.distinct, env);
+    const count = (k: string) => mine.filter((e) => kind(e) === k).length;
+    const modified = count('environment.modified');
+    if (modified > env.readyChanges) {
+      problems.push(`${env.name}: ${modified} readiness events for ${env.readyChanges} changes`);
+    }
+    if (env.deleted) {
+      if (count('environment.deleted') !== 1)
+        problems.push(`${env.name}: deletion not announced once`);
+      if (openIncidents(mine).length > 0) problems.push(`${env.name}: deleted with open incidents`);
+      continue;
+    }
+    // Readiness announcements alternate, starting with "ready": their parity is the last word.
+    if (modified % 2 !== (env.ready ? 1 : 0))
+      problems.push(`${env.name}: readiness ${env.ready} not the last announced`);
+    const open = openIncidents(mine).map((subject) => {
+      const detected = mine.find((e) => e.subject.id === subject)!;
+      const service = (detected.subject.content as { service?: { id: string } }).service;
+      return service ? `tool-${service.id.split('/').pop()}` : 'cluster';
+    });
+    const failing = COMPONENTS.filter((c) => env.state[c] === 'failed');
+    if (open.sort().join() !== failing.join())
+      problems.push(`${env.name}: open incidents ${open} but failing ${failing}`);
+    for (const component of COMPONENTS) {
+      const detections = mine.filter((e) => {
+        if (kind(e) !== 'incident.detected') return false;
+        const service = (e.subject.content as { service?: { id: string } }).service;
+        return (service ? `tool-${service.id.split('/').pop()}` : 'cluster') === component;
+      }).length;
+      if (detections > env.failures[component])
+        problems.push(
+          `${env.name}: ${component} detected ${detections} times for ${env.failures[component]} failures`,
+        );
+    }
+  }
+  return problems;
+}
+
+async function corrupt(env: Env): Promise<boolean> {
+  const xr = await readXr(env.name);
+  // Only where everything is announced: a rebuilt record adopts what it observes, by design.
+  if (!xr || !settled(env, xr)) return false;
+  const raw = xr.metadata.annotations![RECORD_ANNOTATION]!;
+  const hasIncidents = Object.keys((JSON.parse(raw) as Recorded).incidents).length > 0;
+  // Whole-record damage loses open incidents: only where none is open. A damaged field keeps them.
+  const bad = hasIncidents
+    ? JSON.stringify({ ...JSON.parse(raw), seq: 'x' })
+    : pick(['{"deleted":true}', '{"incidents":"abc"}', '{"seq":"x"}', '{"seq":-3}', '{']);
+  try {
+    await patchMetadata(xr, { annotations: { [RECORD_ANNOTATION]: bad } });
+    figures.corruptions++;
+    return true;
+  } catch {
+    return false; // the bridge wrote in between
+  }
+}
+
+beforeAll(async () => {
+  // The XR's CRD as Crossplane makes it from the XRD; the real provider-helm Release CRD.
+  cp = await startControlPlaneWithXrds();
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.adminKubeconfig);
+  custom = kc.makeApiClient(CustomObjectsApi);
+  objects = KubernetesObjectApi.makeApiClient(kc);
+  const [release] = (await readCrds(
+    CRD_DIRS.providerHelm,
+    (file) => file === 'helm.crossplane.io_releases.yaml',
+  )) as [Obj];
+  await cp.applyCrd(release);
+  // The bridge's namespace (Crossplane's set-up may have made it), and the one its shipped RBAC
+  // lets requested events act in.
+  for (const name of ['crossplane-system', 'team-a']) {
+    await objects.patch(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } as KubernetesObject,
+      undefined,
+      undefined,
+      'faults',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+  for (const document of await bridgeRbac('xenvironment-bridge')) {
+    await objects.patch(
+      document as KubernetesObject,
+      undefined,
+      undefined,
+      'faults',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+  bridgeKubeconfig = await cp.userKubeconfig('xenvironment-bridge');
+  // New CRDs answer 404 or 429 until their storage is ready.
+  await eventually('CRDs served', async () => {
+    await custom.listClusterCustomObject({ ...xrType });
+    await custom.listClusterCustomObject({ ...releases });
+    return true;
+  });
+  await sink.up();
+  await mkdir('test-results', { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(bridges.map((b) => b.stop('SIGKILL')));
+  await writeFile('test-results/bridge-faults.log', bridges.map((b) => b.output).join('\n---\n'));
+  await sink.down();
+  await cp?.stop();
+});
+
+describe('the bridge under faults', () => {
+  let a: BridgeProcess;
+  let steady: Env;
+
+  it('announces a set of environments once each', async () => {
+    for (let i = 0; i < 6; i++) await createEnv(`env-${i}`);
+    steady = await createEnv('steady');
+    a = await startBridge('bridge-a');
+    await ready(a);
+    for (const env of envs) for (const component of COMPONENTS) await set(env, component, 'ready');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    expect(ofEnv(events(), steady).map(kind)).toEqual([
+      'environment.requested',
+      'environment.created',
+      'service.deployed',
+      'service.deployed',
+      'environment.modified',
+    ]);
+  });
+
+  it('says nothing when restarted while everything is Ready', async () => {
+    const before = sink.received.length;
+    for (const signal of ['SIGKILL', 'SIGTERM', 'SIGKILL'] as const) {
+      await a.stop(signal);
+      a = await startBridge('bridge-a');
+      await ready(a);
+      await sleep(1_500);
+    }
+    expect(sink.received.slice(before).map((r) => r.event.type)).toEqual([]);
+  });
+
+  it('sends nothing again after a graceful stop right after announcing', async () => {
+    const [env] = envs;
+    const before = sink.received.length;
+    await set(env!, 'tool-a', 'failed');
+    await eventually('incident.detected and environment.modified', async () =>
+      sink.received.length >= before + 2 ? true : undefined,
+    );
+    const announcedAt = sink.received[before + 1]!.at;
+    await a.stop('SIGTERM');
+    // Stopped within the second a delivered outbox waits: clearing it was the stop's doing.
+    expect(performance.now() - announcedAt).toBeLessThan(1_000);
+    const record = JSON.parse((await readXr(env!.name))!.metadata.annotations![RECORD_ANNOTATION]!);
+    expect((record as Recorded).outbox).toEqual([]);
+    a = await startBridge('bridge-a');
+    await ready(a);
+    await sleep(1_500);
+    expect(sink.received.slice(before).map((r) => r.event.type)).toHaveLength(2);
+    await set(env!, 'tool-a', 'ready');
+    await allSettled();
+  });
+
+  it('loses, repeats and invents nothing while killed, failed by its sink, and corrupted', async () => {
+    const chaotic = envs.filter((env) => env !== steady);
+    for (let kill = 0; kill < KILLS; kill++) {
+      // The sink: fine, then 500s, then hanging after taking events, then fine again.
+      sink.failWith = kill >= 4 && kill < 8 ? 500 : undefined;
+      sink.hang = kill >= 8 && kill < 12;
+      // Most kills land while it works (caches synced, leading, sending); some while it starts.
+      // While the sink fails, always while it works: those deliveries are what is tested.
+      const working = random() < 0.7 || sink.failWith !== undefined || sink.hang;
+      if (working) {
+        await ready(a);
+        figures.killsWhileWorking++;
+      }
+      const flipped = new Set<Env>();
+      for (let flips = 2 + Math.floor(random() * 3); flips > 0; flips--) {
+        const env = pick(chaotic.filter((e) => !e.deleted));
+        flipped.add(env);
+        await set(
+          env,
+          pick(COMPONENTS),
+          pick(['ready', 'ready', 'progressing', 'failed'] as const),
+        );
+      }
+      // Not one flipped just now: the bridge may not have seen the flip yet, and would adopt that.
+      const unflipped = chaotic.filter((e) => !e.deleted && !flipped.has(e));
+      if (random() < 0.5) {
+        for (const env of unflipped.sort(() => random() - 0.5)) if (await corrupt(env)) break;
+      }
+      if (kill === 14) await deleteEnv(chaotic[0]!);
+      await sleep(working ? 50 + random() * 1_200 : random() * 400);
+      await a.stop('SIGKILL');
+      figures.kills++;
+      if (kill === 16) await deleteEnv(chaotic[1]!); // while the bridge is down
+      await sleep(random() * 300);
+      a = await startBridge('bridge-a');
+    }
+    sink.failWith = undefined;
+    sink.hang = false;
+    // One more with an open incident, deleted for good measure.
+    await set(chaotic[2]!, 'tool-b', 'failed');
+    await deleteEnv(chaotic[2]!);
+    await allSettled(60_000);
+    expect(disagreements()).toEqual([]);
+    expect(ofEnv(events(), steady)).toHaveLength(5);
+  }, 180_000);
+
+  it('announces once with two replicas, and hands over on SIGTERM and on a lost lease', async () => {
+    const alive = envs.filter((e) => !e.deleted);
+    for (const env of alive) for (const component of COMPONENTS) await set(env, component, 'ready');
+    await allSettled();
+    const before = sink.received.length;
+    const b = await startBridge('bridge-b');
+    await ready(b);
+    await sleep(1_000);
+    expect([
+      await a.metric('xenvironment_bridge_leader'),
+      await b.metric('xenvironment_bridge_leader'),
+    ]).toEqual([1, 0]);
+    const [env] = envs.filter((e) => !e.deleted && e !== steady);
+    const flip = async (state: State) => {
+      await set(env!, 'tool-a', state);
+      await allSettled();
+    };
+    await flip('failed');
+    // SIGTERM releases the lease: the other takes over within its retry period, not 3 s.
+    await a.stop('SIGTERM');
+    await eventually(
+      'bridge-b to lead',
+      async () => ((await b.metric('xenvironment_bridge_leader')) === 1 ? true : undefined),
+      1_500,
+    );
+    await flip('ready');
+    a = await startBridge('bridge-a');
+    await ready(a);
+    // A leader killed cannot release: bridge-a waits out the lease, then leads.
+    await b.stop('SIGKILL');
+    await flip('failed');
+    expect(await a.metric('xenvironment_bridge_leader')).toBe(1);
+    await flip('ready');
+    const during = sink.received.slice(before).map((r) => r.event.data as unknown as CDEvent);
+    expect(checkEventLog(during).redeliveries).toBe(0);
+    expect(during.map(kind)).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+    expect(disagreements()).toEqual([]);
+  }, 60_000);
+
+  it('stops leading, by exiting, when it cannot renew its lease', async () => {
+    const binding = (await bridgeRbac('xenvironment-bridge')).find(
+      (d) => d.kind === 'RoleBinding',
+    )!;
+    await objects.delete(binding as KubernetesObject);
+    const code = await a.exited(10_000);
+    expect(code).toBe(1);
+    expect(a.output).toContain('lost the lease');
+    await objects.create(binding as KubernetesObject);
+    a = await startBridge('bridge-a');
+    await eventually('bridge-a to lead again', async () =>
+      (await a.metric('xenvironment_bridge_leader')) === 1 ? true : undefined,
+    );
+  });
+
+  it('reports its figures', async () => {
+    const logged = (message: string) =>
+      bridges.map((b) => b.output.split(message).length - 1).reduce((x, y) => x + y, 0);
+    const log = checkEventLog(events());
+    const summary = {
+      seed: SEED,
+      ...figures,
+      received: sink.received.length,
+      distinct: log.distinct.length,
+      redeliveries: log.redeliveries,
+      problems: disagreements().length,
+      recordsRebuilt: logged('invalid record: rebuilt'),
+      deliveriesFailed: logged('delivery failed'),
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    await writeFile('test-results/bridge-faults.json', `${JSON.stringify(summary, null, 2)}\n`);
+    console.log('bridge faults:', JSON.stringify(summary));
+    // The faults were met, not dodged by the seeded schedule.
+    expect(summary.deliveriesFailed).toBeGreaterThan(0);
+    expect(summary.recordsRebuilt).toBeGreaterThan(0);
+    expect(summary.redeliveries).toBeGreaterThan(0);
+    // Every bridge that ever ran left its finalizer on no environment that is gone.
+    for (const env of envs.filter((e) => e.deleted)) expect(await readXr(env.name)).toBeUndefined();
+    expect(
+      (await Promise.all(envs.filter((e) => !e.deleted).map((e) => readXr(e.name)))).every((xr) =>
+        xr!.metadata.finalizers!.includes(FINALIZER),
+      ),
+    ).toBe(true);
+  });
+});
