@@ -538,7 +538,7 @@ describe.sequential('a namespaced Environment (v2 XRD)', () => {
           ),
         60_000,
       );
-      // kubectl delete --cascade=foreground: see the README on deleting a namespaced Environment.
+      // kubectl delete --cascade=foreground, as docs/claim-api.md says for a namespaced Environment.
       await stack.kube.objects.delete(
         {
           apiVersion: V2.apiVersion,

@@ -1,7 +1,7 @@
 /**
  * The real Crossplane CLI (crank, built by test/tools/install.sh), run the way examples/render.sh
- * and the README run it: render against a function already serving, validate offline against the
- * real CRDs.
+ * and docs/catalogue.md run it: render against a function already serving, validate offline
+ * against the real CRDs.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
