@@ -100,6 +100,11 @@ export interface ToolStatus {
   ready: boolean;
   phase: ToolPhase;
   message?: string;
+  /**
+   * The tools this one depends on, as the catalogue has them (absent when none). They install,
+   * and are announced as deployed, before it.
+   */
+  dependsOn?: string[];
 }
 
 export interface ClusterStatus {
@@ -125,12 +130,13 @@ export interface EnvironmentStatus {
 }
 
 /** A tool as a status or a claim lists it, read back from the API server. */
-export type ListedTool = Pick<ToolStatus, 'name'> & Partial<Pick<ToolStatus, 'version' | 'ready'>>;
+export type ListedTool = Pick<ToolStatus, 'name'> &
+  Partial<Pick<ToolStatus, 'version' | 'ready' | 'dependsOn'>>;
 
 /**
  * `status.tools` or `spec.tools` as read back from the API server, as far as it is what the
- * function writes or reads: an entry without a name is left out, a version not a string and a
- * `ready` not a boolean dropped.
+ * function writes or reads: an entry without a name is left out, a version not a string, a
+ * `ready` not a boolean and dependencies that are not names dropped.
  */
 export function readTools(list: unknown): ListedTool[] {
   return (Array.isArray(list) ? list : []).filter(isObject).flatMap((entry) => {
@@ -138,6 +144,10 @@ export function readTools(list: unknown): ListedTool[] {
     const tool: ListedTool = { name: entry.name };
     if (typeof entry.version === 'string' && entry.version !== '') tool.version = entry.version;
     if (typeof entry.ready === 'boolean') tool.ready = entry.ready;
+    if (Array.isArray(entry.dependsOn)) {
+      const names = entry.dependsOn.filter((dep): dep is string => typeof dep === 'string');
+      if (names.length > 0) tool.dependsOn = names;
+    }
     return [tool];
   });
 }

@@ -50,7 +50,7 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
   const listed: ListedTool[] = fromStatus
     ? status.tools
     : readTools(objectAt(xr.spec).tools).map(({ ready: _, ...tool }) => tool);
-  const tools = listed.map(({ name, version: resolved, ready }): ToolObservation => {
+  const tools = listed.map(({ name, version: resolved, ready, dependsOn }): ToolObservation => {
     const release = byKey.get(toolKey(name));
     const chart = objectAt(objectAt(objectAt(release?.spec).forProvider).chart);
     const version = resolved ?? text(chart.version) ?? '';
@@ -61,6 +61,7 @@ export function observe(xr: JsonObject, composed: JsonObject[]): Observation {
       // The function's verdict (Release and workloads) and what the bridge sees itself: its
       // Release Ready at that version, so an upgrade is announced only once it has happened.
       ready: ready === true && health.state === 'ready' && text(chart.version) === version,
+      ...(dependsOn ? { dependsOn } : {}),
     };
     if (release && text(chart.name)) {
       tool.artifactId = chartPurl({

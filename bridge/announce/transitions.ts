@@ -13,6 +13,8 @@ export interface ToolObservation {
   artifactId?: string;
   ready: boolean;
   failure?: string;
+  /** The tools it depends on (the function's status says): announced as deployed before it. */
+  dependsOn?: string[];
 }
 
 export interface Observation {
@@ -201,6 +203,11 @@ export function nextTransition(observation: Observation, recorded: Recorded): St
     if (!tool.ready || !tool.artifactId) continue;
     const announced = record.deployed[tool.name];
     if (announced?.version === tool.version) continue;
+    // In dependency order, whatever order the claim lists them in: after a restart several may
+    // be ready and unannounced at once. A dependency the claim no longer asks for holds nothing.
+    if (!announced && tool.dependsOn?.some((dep) => requested.has(dep) && !record.deployed[dep])) {
+      continue;
+    }
     record.deployed[tool.name] = { version: tool.version, artifactId: tool.artifactId };
     return step({
       kind: announced ? 'upgraded' : 'deployed',

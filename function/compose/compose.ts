@@ -202,7 +202,11 @@ function releaseRef(run: ComposeRun, tool: string): Ref {
 /** Composes `tool` if it was before or may be now; its status either way. */
 function composeTool(run: ComposeRun, tool: RequestedTool): ToolStatus {
   const { observed, placement, providerConfigName, resources } = run;
-  const base = { name: tool.name, version: tool.chart.version };
+  const base = {
+    name: tool.name,
+    version: tool.chart.version,
+    ...(tool.dependsOn.length > 0 ? { dependsOn: tool.dependsOn } : {}),
+  };
   if (!composedBefore(tool, observed)) {
     const unmet = unmetDependencies(tool, run.clusterHealth, run.states);
     if (unmet.length > 0) {

@@ -95,6 +95,60 @@ describe('bridge transitions', () => {
     ]);
   });
 
+  describe('announce deployments in dependency order, whatever order the claim lists', () => {
+    // app depends on conf, conf on base; the claim lists them [app, base, conf].
+    const chain = observation({
+      cluster: { ready: true },
+      tools: [
+        { name: 'app', version: '3.0.0', ready: false, dependsOn: ['conf'] },
+        { name: 'base', version: '1.0.0', ready: false },
+        { name: 'conf', version: '2.0.0', ready: false, dependsOn: ['base'] },
+      ],
+    });
+    const created = drain(chain, emptyRecord()).record;
+    const cases: { name: string; ready: string[]; before?: string[]; want: string[] }[] = [
+      {
+        name: 'all ready at once (a restart after they came up)',
+        ready: ['app', 'base', 'conf'],
+        want: ['deployed base', 'deployed conf', 'deployed app', 'modified (ready)'],
+      },
+      {
+        name: 'the dependency already announced',
+        before: ['base'],
+        ready: ['app', 'base', 'conf'],
+        want: ['deployed conf', 'deployed app', 'modified (ready)'],
+      },
+      {
+        name: 'a dependent ready while its dependency is not: held until it is',
+        ready: ['app', 'conf'],
+        want: [],
+      },
+      {
+        name: 'tools without dependencies in the order listed',
+        ready: ['base'],
+        want: ['deployed base'],
+      },
+    ];
+    for (const { name, ready: readyNow, before = [], want } of cases) {
+      it(name, () => {
+        const record = drain(ready(chain, ...before), created).record;
+        expect(drain(ready(chain, ...readyNow), record).said).toEqual(want);
+      });
+    }
+
+    it('a dependency the claim dropped holds nothing', () => {
+      const record = drain(ready(chain, 'base'), created).record;
+      const withoutBase = { ...chain, tools: [chain.tools[0]!, chain.tools[2]!] };
+      expect(drain(ready(withoutBase, 'app', 'conf'), record).said).toEqual([
+        'modified (tools)',
+        'removed base',
+        'deployed conf',
+        'deployed app',
+        'modified (ready)',
+      ]);
+    });
+  });
+
   it('open an incident on a failure and resolve it on recovery', () => {
     const healthy = ready(observation({ cluster: { ready: true } }), 'cert-manager', 'argo-cd');
     let { record } = drain(healthy, emptyRecord());

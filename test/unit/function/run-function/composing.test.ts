@@ -93,6 +93,7 @@ const cases: Case[] = [
         {
           name: 'argo-cd',
           version: '9.1.0',
+          dependsOn: ['cert-manager'],
           ready: false,
           phase: 'Waiting',
           message: 'waiting for the cluster, cert-manager',
@@ -618,6 +619,7 @@ const cases: Case[] = [
         {
           name: 'argo-cd',
           version: '9.1.0',
+          dependsOn: ['cert-manager'],
           ready: false,
           phase: 'Waiting',
           message: 'waiting for cert-manager',
@@ -685,6 +687,7 @@ const cases: Case[] = [
       expect(status(rsp).tools).toContainEqual({
         name: 'knative-serving',
         version: '2.0.0',
+        dependsOn: ['knative-operator'],
         ready: false,
         phase: 'Starting',
         message: 'waiting for Deployment knative-serving/autoscaler: does not exist yet',
@@ -734,6 +737,7 @@ const cases: Case[] = [
         {
           name: 'argo-cd',
           version: '9.1.0',
+          dependsOn: ['cert-manager'],
           ready: false,
           phase: 'Starting',
           message:
