@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { admissionLimits } from './server/admission.js';
 import { runFunction } from './run-function.js';
-import { mutualTlsCredentials, startFunctionServer } from './server/server.js';
+import { mutualTls, startFunctionServer } from './server/server.js';
 
 /** Where Crossplane reaches the function in its pod: mTLS on every interface. */
 const MTLS_ADDRESS = '0.0.0.0:9443';
@@ -79,15 +79,15 @@ async function main(): Promise<void> {
   const maxRecvMessageBytes = maxMiB * 1024 * 1024;
   const mtls = !values.insecure;
   const address = values.address ?? (mtls ? MTLS_ADDRESS : PLAINTEXT_ADDRESS);
-  const credentials = mtls
-    ? await mutualTlsCredentials(
+  const tls = mtls
+    ? await mutualTls(
         values['tls-server-certs-dir'] ?? (process.env.TLS_SERVER_CERTS_DIR || CERTS_DIR),
       )
-    : grpc.ServerCredentials.createInsecure();
+    : { credentials: grpc.ServerCredentials.createInsecure() };
   const admission = admissionLimits(getHeapStatistics().heap_size_limit, maxRecvMessageBytes);
   const { server, port } = await startFunctionServer((req) => runFunction(req, { logger }), {
     address,
-    credentials,
+    ...tls,
     maxRecvMessageBytes,
     admission,
     logger,

@@ -68,6 +68,8 @@ export function leaf(
   organization?: string,
   /** More DNS names a server certificate is for, such as a Service's. */
   dnsNames: string[] = [],
+  /** More IP addresses it is for, besides 127.0.0.1. */
+  ips: string[] = [],
 ): KeyPair {
   const key = rsaKey();
   const subject = { commonName: name, ...(organization ? { organization } : {}) };
@@ -81,6 +83,7 @@ export function leaf(
             name: 'subjectAltName',
             altNames: [
               { type: 7, ip: '127.0.0.1' },
+              ...ips.map((ip) => ({ type: 7, ip })),
               { type: 2, value: 'localhost' },
               ...dnsNames.map((value) => ({ type: 2, value })),
             ],
@@ -91,14 +94,20 @@ export function leaf(
   return { key: key.privatePem, cert };
 }
 
-/** A CA with a server and a client certificate, as Crossplane's package manager issues them. */
+/**
+ * A CA with a server and a client certificate. The client's is as Crossplane issues them: with the
+ * CA's own subject and no authority key identifier, which OpenSSL takes for self-signed.
+ */
 export function createTestPki(): TestPki {
-  const ca = authority('test-ca');
-  const other = authority('stranger-ca');
+  const ca = authority(CROSSPLANE_SUBJECT);
+  const other = authority(CROSSPLANE_SUBJECT);
   return {
     ca: ca.pair,
     server: leaf('function-xenvironment', ca.issuer, true),
-    client: leaf('crossplane', ca.issuer, false),
-    stranger: leaf('stranger', other.issuer, false),
+    client: leaf(CROSSPLANE_SUBJECT, ca.issuer, false),
+    stranger: leaf(CROSSPLANE_SUBJECT, other.issuer, false),
   };
 }
+
+/** The common name Crossplane gives its CA and every certificate it signs. */
+const CROSSPLANE_SUBJECT = 'Crossplane';

@@ -11,7 +11,7 @@ import {
   encodeRunFunctionRequest,
 } from '../../function/codec/messages.js';
 import { runFunction } from '../../function/run-function.js';
-import { startFunctionServer, type RunFunction } from '../../function/server/server.js';
+import { mutualTls, startFunctionServer, type RunFunction } from '../../function/server/server.js';
 
 /** How a client writes requests and reads responses. */
 export interface ClientCodec<Req, Rsp> {
@@ -106,7 +106,8 @@ export function connectFunction<Req = RunFunctionRequest, Rsp = RunFunctionRespo
  */
 export async function startFunction(
   options: {
-    serverCredentials?: grpc.ServerCredentials;
+    /** mTLS (mutualTls()); plaintext without. */
+    tls?: Awaited<ReturnType<typeof mutualTls>>;
     clientCredentials?: grpc.ChannelCredentials;
     maxRecvMessageBytes?: number;
     run?: RunFunction;
@@ -117,7 +118,8 @@ export async function startFunction(
   const maxRecvMessageBytes = options.maxRecvMessageBytes ?? 4 * 1024 * 1024;
   const { server, port } = await startFunctionServer(options.run ?? ((req) => runFunction(req)), {
     address: '127.0.0.1:0',
-    credentials: options.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
+    credentials: options.tls?.credentials ?? grpc.ServerCredentials.createInsecure(),
+    ...(options.tls ? { clients: options.tls.clients } : {}),
     maxRecvMessageBytes,
     admission: options.admission ?? admissionLimits(2 ** 31, maxRecvMessageBytes),
     logger: options.logger ?? pino({ level: 'silent' }),
