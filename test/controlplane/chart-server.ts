@@ -1,15 +1,15 @@
 /**
  * A Helm chart repository over HTTP, as its own process: serves the flat folder given as the first
- * argument (index.yaml and chart archives) on 127.0.0.1 at the port given as the second, logging
- * one line per request. Started by chart-repository.ts with `node --import tsx`.
+ * argument (index.yaml and chart archives) at the address and port given as the second and third,
+ * logging one line per request. Started by chart-repository.ts with `node --import tsx`.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { basename, join } from 'node:path';
 
-const [dir, port] = process.argv.slice(2);
-if (!dir || !port) {
-  console.error('usage: chart-server.ts <dir> <port>');
+const [dir, address, port] = process.argv.slice(2);
+if (!dir || !address || !port) {
+  console.error('usage: chart-server.ts <dir> <address> <port>');
   process.exit(2);
 }
 
@@ -29,7 +29,7 @@ const server = createServer((req, res) => {
     },
   );
 });
-server.listen(Number(port), '127.0.0.1', () => console.log(`serving ${dir} on 127.0.0.1:${port}`));
+server.listen(Number(port), address, () => console.log(`serving ${dir} on ${address}:${port}`));
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => server.close(() => process.exit(0)));
 }

@@ -1,7 +1,9 @@
 /**
- * A real Kubernetes control plane on loopback for tests: etcd and kube-apiserver built from source
- * by test/tools/install.sh, RBAC on, client-certificate users. Everything binds to 127.0.0.1 on
- * free ports and stop() leaves nothing running.
+ * A real Kubernetes control plane for tests: etcd and kube-apiserver built from source by
+ * test/tools/install.sh, RBAC on, client-certificate users. Everything binds to 127.0.0.1 on free
+ * ports, unless it serves a node (`node: true`): then the API server listens on the host's address
+ * on the pod network, which pods reach, with the node authorizer, service account tokens and the
+ * `kubernetes` Service's address in its certificate. stop() leaves nothing running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,12 +14,23 @@ import { join, resolve } from 'node:path';
 import { request } from 'node:https';
 import { authority, leaf, type KeyPair } from '../support/certificates.js';
 import { freePort } from '../support/net.js';
+import { NODE_NETWORK } from './node-network.js';
 
 export const TOOLS_BIN = resolve('.tools/bin');
 
 export interface ControlPlane {
   server: string;
+  /** The address it listens on: 127.0.0.1, or the host's address on the pod network. */
+  address: string;
+  /** The port it listens on. */
+  port: number;
   dir: string;
+  /** The PEM of the CA every certificate of this control plane is issued by. */
+  caCert: string;
+  /** The key that signs service account tokens (kube-controller-manager's token controller). */
+  serviceAccountKeyFile: string;
+  /** A server certificate from that CA, for the names and addresses given. */
+  serverCertificate(name: string, dnsNames: string[], ips: string[]): KeyPair;
   /** Path of a kubeconfig for the cluster admin (system:masters). */
   adminKubeconfig: string;
   /**
@@ -59,6 +72,7 @@ function kubeconfig(server: string, ca: string, user: string, pair: KeyPair): st
 }
 
 function applyRaw(
+  host: string,
   port: number,
   ca: string,
   admin: KeyPair,
@@ -68,7 +82,7 @@ function applyRaw(
   return new Promise((done, fail) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host,
         port,
         method: 'PATCH',
         path: `${path}?fieldManager=xenvironment-tests&force=true`,
@@ -92,11 +106,11 @@ function applyRaw(
   });
 }
 
-function readyz(port: number, ca: string, admin: KeyPair): Promise<boolean> {
+function readyz(host: string, port: number, ca: string, admin: KeyPair): Promise<boolean> {
   return new Promise((done) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host,
         port,
         path: '/readyz',
         ca,
@@ -151,6 +165,26 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** More kube-apiserver flags. */
   args?: string[];
+  /** Serve a node's kubelet and pods (see above). */
+  node?: boolean;
+}
+
+/** What serving a node adds to the API server's flags. */
+function nodeServingArgs(files: { ca: string; kubeletCert: string; kubeletKey: string }) {
+  return [
+    '--enable-admission-plugins',
+    'NodeRestriction',
+    '--allow-privileged=true',
+    // Logs, exec and port-forward go through the kubelet, which trusts this CA's clients.
+    '--kubelet-client-certificate',
+    files.kubeletCert,
+    '--kubelet-client-key',
+    files.kubeletKey,
+    '--kubelet-certificate-authority',
+    files.ca,
+    '--kubelet-preferred-address-types',
+    'InternalIP',
+  ];
 }
 
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
@@ -158,9 +192,24 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const etcdBin = binary('etcd');
   const apiserverBin = binary('kube-apiserver');
   const dir = await mkdtemp(join(tmpdir(), 'xenv-cp-'));
+  const node = options.node ?? false;
+  const address = node ? NODE_NETWORK.host : '127.0.0.1';
   const ca = authority('xenvironment-test-ca');
-  const serving = leaf('kube-apiserver', ca.issuer, true);
+  const serving = leaf(
+    'kube-apiserver',
+    ca.issuer,
+    true,
+    undefined,
+    [
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      `kubernetes.default.svc.${NODE_NETWORK.clusterDomain}`,
+    ],
+    node ? [NODE_NETWORK.host, NODE_NETWORK.kubernetesService] : [],
+  );
   const admin = leaf('admin', ca.issuer, false, 'system:masters');
+  const kubeletClient = leaf('kube-apiserver-kubelet-client', ca.issuer, false, 'system:masters');
   const serviceAccount = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const files = {
     ca: join(dir, 'ca.crt'),
@@ -168,7 +217,11 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     key: join(dir, 'apiserver.key'),
     saPub: join(dir, 'sa.pub'),
     saKey: join(dir, 'sa.key'),
+    kubeletCert: join(dir, 'kubelet-client.crt'),
+    kubeletKey: join(dir, 'kubelet-client.key'),
   };
+  await writeFile(files.kubeletCert, kubeletClient.cert);
+  await writeFile(files.kubeletKey, kubeletClient.key);
   await writeFile(files.ca, ca.pair.cert);
   await writeFile(files.cert, serving.cert);
   await writeFile(files.key, serving.key);
@@ -207,14 +260,14 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     '--log-level',
     'warn',
   ]);
-  log(`starting kube-apiserver on 127.0.0.1:${apiPort}`);
+  log(`starting kube-apiserver on ${address}:${apiPort}`);
   launch('kube-apiserver', apiserverBin, [
     '--etcd-servers',
     `http://127.0.0.1:${etcdPort}`,
     '--bind-address',
-    '127.0.0.1',
+    address,
     '--advertise-address',
-    '127.0.0.1',
+    address,
     '--secure-port',
     String(apiPort),
     '--tls-cert-file',
@@ -224,7 +277,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     '--client-ca-file',
     files.ca,
     '--authorization-mode',
-    'RBAC',
+    node ? 'Node,RBAC' : 'RBAC',
     '--service-account-issuer',
     'https://kubernetes.default.svc',
     '--service-account-key-file',
@@ -232,9 +285,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     '--service-account-signing-key-file',
     files.saKey,
     '--service-cluster-ip-range',
-    '10.96.0.0/24',
-    '--disable-admission-plugins',
-    'ServiceAccount',
+    NODE_NETWORK.serviceRange,
+    // Without a node no pod runs: no service account token is ever mounted.
+    ...(node ? nodeServingArgs(files) : ['--disable-admission-plugins', 'ServiceAccount']),
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     ...(options.args ?? []),
@@ -246,26 +299,40 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   };
 
   const started = Date.now();
-  while (!(await readyz(apiPort, ca.pair.cert, admin))) {
+  while (!(await readyz(address, apiPort, ca.pair.cert, admin))) {
     const exited = processes.find((child) => child.exitCode !== null);
     if (exited || Date.now() - started > 60_000) {
+      const tail = (name: string) =>
+        readFileSync(join(dir, `${name}.log`), 'utf8')
+          .trimEnd()
+          .split('\n')
+          .slice(-15)
+          .join('\n');
+      const logs = `--- etcd.log\n${tail('etcd')}\n--- kube-apiserver.log\n${tail('kube-apiserver')}`;
       await stop();
-      throw new Error(`control plane did not become ready; logs were in ${dir}`);
+      throw new Error(`control plane did not become ready:\n${logs}`);
     }
     await new Promise((done) => setTimeout(done, 250));
   }
   log(`control plane ready in ${Date.now() - started} ms`);
 
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${address}:${apiPort}`;
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
   await writeFile(adminKubeconfig, kubeconfig(server, ca.pair.cert, 'admin', admin));
   return {
     server,
+    address,
+    port: apiPort,
     dir,
+    caCert: ca.pair.cert,
+    serviceAccountKeyFile: files.saKey,
+    serverCertificate: (name, dnsNames, ips) =>
+      leaf(name, ca.issuer, true, undefined, dnsNames, ips),
     adminKubeconfig,
     pids: processes.map((child) => child.pid!),
     applyCrd: (crd) =>
       applyRaw(
+        address,
         apiPort,
         ca.pair.cert,
         admin,

@@ -1,15 +1,17 @@
 /**
- * A local OCI registry (go-containerregistry's in-memory `registry`) and the package flow a user
- * follows: `crank xpkg build`, then `crane push`. Packages are referred to as
- * `127.0.0.1:<port>/<name>:<tag>`: Crossplane's package CRDs want a dot in the registry host, and
- * go-containerregistry speaks plain HTTP to loopback addresses.
+ * A local OCI registry (go-containerregistry's, `crane registry serve`, blobs on disk) and the
+ * flows around it: `crank xpkg build`, `crane push`. It listens on the host's address on the pod
+ * network, so that Crossplane's pod and containerd reach it alike; references are
+ * `10.244.0.1:<port>/<name>:<tag>`. Crossplane's package CRDs want a dot in the registry host, and
+ * go-containerregistry speaks plain HTTP to private addresses such as this one.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../support/net.js';
+import { NODE_NETWORK } from './node-network.js';
 import { answers200, launch, waitFor, type LaunchOptions, type Process } from './processes.js';
 import { binaryPath } from './tools.js';
 
@@ -17,26 +19,36 @@ const run = promisify(execFile);
 
 export interface Registry {
   process: Process;
-  /** `127.0.0.1:<port>`, the prefix of package references. */
+  /** `<address>:<port>`, the prefix of image and package references. */
   host: string;
 }
 
-export async function startRegistry(dir: string, options: LaunchOptions = {}): Promise<Registry> {
+export async function startRegistry(
+  dir: string,
+  options: LaunchOptions & { address?: string } = {},
+): Promise<Registry> {
+  const { address = NODE_NETWORK.host, ...launchOptions } = options;
   const port = await freePort();
+  const blobs = join(dir, 'registry-blobs');
+  await mkdir(blobs, { recursive: true });
+  const host = `${address}:${port}`;
   const registry = launch(
     dir,
     'registry',
-    binaryPath('registry'),
-    ['-port', String(port)],
-    options,
+    binaryPath('crane'),
+    ['registry', 'serve', '--address', host, '--disk', blobs],
+    launchOptions,
   );
-  const host = `127.0.0.1:${port}`;
   await waitFor('registry', () => answers200(`http://${host}/v2/`), { watch: [registry] });
   return { process: registry, host };
 }
 
-/** `crank xpkg build` of a package folder (crossplane.yaml and CRDs; no runtime image). */
-export async function buildPackage(root: string, file: string): Promise<void> {
+/** `crank xpkg build` of a package folder (crossplane.yaml and CRDs), its runtime image embedded. */
+export async function buildPackage(
+  root: string,
+  file: string,
+  runtimeImageTarball?: string,
+): Promise<void> {
   // An empty examples folder: the default, ./examples, would pack the project's examples.
   const examples = await mkdtemp(join(tmpdir(), 'xenv-xpkg-examples-'));
   try {
@@ -46,12 +58,14 @@ export async function buildPackage(root: string, file: string): Promise<void> {
       `--package-root=${root}`,
       `--examples-root=${examples}`,
       `--package-file=${file}`,
+      ...(runtimeImageTarball ? [`--embed-runtime-image-tarball=${runtimeImageTarball}`] : []),
     ]);
   } finally {
     await rm(examples, { recursive: true, force: true });
   }
 }
 
-export async function pushPackage(file: string, reference: string): Promise<void> {
-  await run(binaryPath('crane'), ['push', file, reference]);
+/** Pushes an image or package tarball (one image) as `reference`. */
+export async function push(file: string, reference: string): Promise<void> {
+  await run(binaryPath('crane'), ['push', file, reference], { maxBuffer: 1 << 24 });
 }

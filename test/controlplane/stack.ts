@@ -1,10 +1,10 @@
 /**
- * The real stack on loopback: a host API server with Crossplane core (External package runtime)
- * and kube-controller-manager (garbage collector, namespace controller); a local OCI registry and
- * Helm chart repository; the product installed from its packages as a user installs it
- * (packages.ts), with provider-helm, provider-kubernetes and the function running as processes
- * for their package revisions (package-runtime.ts); and a second API server in the role of the
- * environments' cluster (what a vcluster would be). No kubelet runs: pods never start.
+ * The real stack on one node of this machine: a host control plane (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler) with a kubelet on containerd, kube-proxy and CoreDNS
+ * (node.ts); a local OCI registry holding the images built here and a Helm chart repository;
+ * Crossplane installed from its own Helm chart; the product installed from its packages as a user
+ * installs it (packages.ts), so that Crossplane's package runtime runs provider-helm,
+ * provider-kubernetes and the function, with the bridge as its sidecar, as pods.
  *
  *   const stack = await startStack({ log: console.log });
  *   ...
@@ -13,23 +13,32 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { conditionStatus, Kube } from '../support/kube.js';
+import { conditionStatus, Kube, type Obj } from '../support/kube.js';
+import { readYamlDocuments } from '../support/manifests.js';
 import { startChartRepository, writeCharts, type ChartRepository } from './chart-repository.js';
+import { startClusterDns } from './cluster-dns.js';
 import { startControlPlane, terminate, type ControlPlane } from './controlplane.js';
-import { CROSSPLANE_NAMESPACE, startCrossplane, type Crossplane } from './crossplane.js';
-import { runFunction, type FunctionRuntime } from './function-runtime.js';
-import { startKubeControllerManager } from './kube-controller-manager.js';
-import { packageHealthy } from './package-runtime.js';
+import { CROSSPLANE_NAMESPACE, installCrossplane } from './crossplane.js';
+import { clearNodeState, prepareNode, startNode, type Node } from './node.js';
 import {
   configurationHealthy,
   FUNCTION,
-  installConfiguration,
+  imageReference,
   mirror,
+  packageHealthy,
+  providerRuntimeConfigs,
+  PROVIDERS,
   publishPackages,
+  PUBLISHED,
+  pushImages,
+  runtimeContainer,
+  VERSION,
+  xpkgInstall,
+  type ProviderName,
 } from './packages.js';
 import { waitFor, type LaunchOptions, type Process } from './processes.js';
-import { hostProviderConfigs, PROVIDERS, runProvider } from './providers.js';
 import { startRegistry, type Registry } from './registry.js';
+import { VERSIONS } from './tools.js';
 
 /**
  * What the e2e and cluster:up add to `crossplane core start`. Crossplane's per-XR watch circuit
@@ -38,9 +47,23 @@ import { startRegistry, type Registry } from './registry.js';
  * dozen composed resources change while the providers settle them; open, it drops the XR's watch
  * events but one per 30 s, so each step (a tool whose dependencies became Ready, a claim's edit)
  * waits 30 to 60 s for a probe or the function's response TTL. A larger burst keeps it closed, so
- * that a step takes what Crossplane, the providers and Helm take; the README gives both figures.
+ * that a step takes what Crossplane, the providers and Helm take; docs/testing.md gives both figures.
  */
 export const E2E_CROSSPLANE_ARGS = ['--circuit-breaker-burst=1000'];
+
+/**
+ * The providers' polls in the stack: provider-helm sees an upgraded Release again only at its
+ * poll, provider-kubernetes reads the readiness checks at its own.
+ */
+const PROVIDER_ARGS: Record<ProviderName, string[]> = {
+  providerHelm: ['--debug', '--poll=1m'],
+  providerKubernetes: ['--debug', '--poll=15s'],
+};
+
+export interface BridgeSettings {
+  /** Environment of the bridge sidecar, over the shipped DeploymentRuntimeConfig's. */
+  env: Record<string, string>;
+}
 
 export interface StackOptions {
   /** Keep the processes when this Node process exits (cluster:up). */
@@ -48,30 +71,43 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** More `crossplane core start` flags; none by default, so that Crossplane behaves as installed. */
   crossplaneArgs?: string[];
+  /** The bridge sidecar's settings that differ from the shipped ones (its sink, say). */
+  bridge?: BridgeSettings;
 }
 
 export interface Stack {
-  /** Logs of the processes started here; the API servers log in their own `dir`. */
+  /** Logs of the processes started here; the API server logs in its own `dir`. */
   dir: string;
   host: ControlPlane;
-  /** The second API server, where environments' tools install. */
-  environment: ControlPlane;
   /** Admin client of the host. */
   kube: Kube;
-  crossplane: Crossplane;
-  kubeControllerManager: Process;
-  providerHelm: Process;
-  providerKubernetes: Process;
-  fn: FunctionRuntime;
+  node: Node;
   registry: Registry;
+  /** The function's package image: the function and its bridge sidecar run it. */
+  functionImage: string;
   /** `dir` is where writeCharts() puts charts that `url` serves. */
   charts: ChartRepository & { dir: string };
   /** Seconds from the start to each milestone, for the figures. */
   timings: Record<string, number>;
-  /** Every process, with the API servers' as `<role>-etcd` and `<role>-kube-apiserver`. */
+  /** The node's kube-controller-manager (its log tells what the garbage collector watches). */
+  kubeControllerManager: Process;
+  /** Every process, with the API server's as `host-etcd` and `host-kube-apiserver`. */
   processes(): { name: string; pid: number }[];
-  /** Stops everything; removes `dir` unless asked to keep the logs (the API servers' go). */
+  /** Stops everything; removes `dir` unless asked to keep the logs (the API server's go). */
   stop(options?: { keepLogs?: boolean }): Promise<void>;
+}
+
+/** The shipped bridge sidecar configuration, its image the function's and `env` set over its own. */
+export async function bridgeRuntimeConfig(image: string, env: Record<string, string>) {
+  const [config] = (await readYamlDocuments('examples/bridge/deploymentruntimeconfig.yaml')) as [
+    Obj,
+  ];
+  const bridge = runtimeContainer(config, 'bridge');
+  bridge.image = image;
+  const shipped = bridge.env as { name: string }[];
+  const kept = shipped.filter(({ name }) => !(name in env));
+  bridge.env = [...kept, ...Object.entries(env).map(([name, value]) => ({ name, value }))];
+  return config;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -89,100 +125,123 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const processes: Process[] = [];
   const detached = options.detached ?? false;
   const launchOptions: LaunchOptions = { detached, started: processes };
-  const planes: ControlPlane[] = [];
+  let host: ControlPlane | undefined;
   const cleanup = async () => {
     await terminate(processes.map((p) => p.pid));
-    for (const plane of planes.reverse()) await plane.stop();
-  };
-  const track = async <T>(what: string, start: Promise<T>): Promise<T> => {
-    const value = await start;
-    mark(what);
-    return value;
+    // The pods' containers outlive containerd and the kubelet.
+    await clearNodeState();
+    await host?.stop();
   };
 
   try {
-    log('starting the host and environment API servers');
-    const cps: [Promise<ControlPlane>, Promise<ControlPlane>] = [
-      // The host routes to Services' endpoints: how the API server reaches provider webhooks.
-      startControlPlane({ detached, args: ['--enable-aggregator-routing=true'] }),
-      startControlPlane({ detached }),
-    ];
-    for (const cp of cps) cp.then((plane) => planes.push(plane)).catch(() => undefined);
-    const [host, environment] = await settled<[ControlPlane, ControlPlane]>(cps);
-    mark('API servers ready');
-    const kube = Kube.fromFile(host.adminKubeconfig);
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: CROSSPLANE_NAMESPACE },
-    });
+    await prepareNode();
     await writeCharts(chartDir, []);
-
-    log(
-      'starting Crossplane, kube-controller-manager, registry, chart repository; building packages',
-    );
-    const registryStarted = startRegistry(dir, launchOptions);
-    const [crossplane, kubeControllerManager, registry, charts] = await settled<
-      [Crossplane, Process, Registry, ChartRepository, void]
-    >([
-      track(
-        'crossplane ready',
-        startCrossplane(host, kube, dir, { ...launchOptions, args: options.crossplaneArgs ?? [] }),
-      ),
-      track('kube-controller-manager ready', startKubeControllerManager(host, dir, launchOptions)),
-      track('registry ready', registryStarted),
-      track('chart repository ready', startChartRepository(chartDir, dir, launchOptions)),
-      track(
-        'packages published',
-        registryStarted.then((r) => publishPackages(join(dir, 'packages'), r.host)),
-      ),
+    log('starting the host control plane, the registry and the chart repository');
+    const planeStarted = startControlPlane({ detached, node: true });
+    // Stopped with the rest if another start fails.
+    planeStarted.then((plane) => (host = plane)).catch(() => undefined);
+    const [plane, registry, charts] = await settled<[ControlPlane, Registry, ChartRepository]>([
+      planeStarted,
+      startRegistry(dir, launchOptions),
+      startChartRepository(chartDir, dir, launchOptions),
     ]);
+    const kube = Kube.fromFile(plane.adminKubeconfig);
+    mark('API server ready');
 
-    log('installing the Configuration; running the providers and the function for their revisions');
+    log('pushing images; building and pushing packages; starting the node');
+    const [, functionImage, node] = await settled<[void, string, Node]>([
+      pushImages(registry.host, [
+        'pause',
+        'busybox',
+        'crossplane',
+        'coredns',
+        'vcluster',
+        'kubernetes',
+      ]).then(() => mark('images pushed')),
+      publishPackages(join(dir, 'packages'), registry.host).then((image) => {
+        mark('packages published');
+        return image;
+      }),
+      startNode(plane, kube, {
+        ...launchOptions,
+        registry: registry.host,
+        sandboxImage: imageReference(registry.host, 'pause'),
+        logDir: dir,
+        log,
+      }).then((n) => {
+        mark('node ready');
+        return n;
+      }),
+    ]);
+    await startClusterDns(kube, imageReference(registry.host, 'coredns'));
+    mark('cluster DNS ready');
+
+    log('installing Crossplane from its chart');
+    await installCrossplane(plane, kube, dir, {
+      repository: `${registry.host}/crossplane/crossplane`,
+      args: ['--debug', ...(options.crossplaneArgs ?? [])],
+    });
+    mark('crossplane ready');
+
+    log('installing the providers, the function with its bridge, and the Configuration');
     await mirror(kube, registry.host);
-    await installConfiguration(host.adminKubeconfig);
-    const [providerHelm, providerKubernetes, fn] = await settled<
-      [Process, Process, FunctionRuntime]
-    >([
-      track('provider-helm running', runProvider('providerHelm', host, kube, dir, launchOptions)),
-      track(
-        'provider-kubernetes running',
-        runProvider('providerKubernetes', host, kube, dir, launchOptions),
-      ),
-      track('function running', runFunction(kube, FUNCTION, dir, launchOptions)),
-    ]);
+    // The namespace the shipped RBAC lets requested environments be made in.
+    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    for (const document of [
+      ...(await providerRuntimeConfigs(PROVIDER_ARGS)),
+      ...(await readYamlDocuments('examples/bridge/rbac.yaml')),
+      ...(await readYamlDocuments('examples/bridge/inbound.yaml')),
+      await bridgeRuntimeConfig(functionImage, options.bridge?.env ?? {}),
+    ]) {
+      await kube.apply(document);
+    }
+    for (const which of Object.keys(PROVIDERS) as ProviderName[]) {
+      const provider = PROVIDERS[which];
+      await xpkgInstall(
+        plane.adminKubeconfig,
+        'provider',
+        `xpkg.crossplane.io/${provider.repository}:${VERSIONS[which]}`,
+        provider.name,
+        provider.runtimeConfig,
+      );
+    }
+    await xpkgInstall(
+      plane.adminKubeconfig,
+      'function',
+      `${PUBLISHED}/${FUNCTION}:${VERSION}`,
+      FUNCTION,
+      'function-xenvironment-with-bridge',
+    );
+    await xpkgInstall(
+      plane.adminKubeconfig,
+      'configuration',
+      `${PUBLISHED}/configuration-xenvironment:${VERSION}`,
+    );
     await Promise.all([
-      ...Object.values(PROVIDERS).map((p) => packageHealthy(kube, 'Provider', p.package)),
+      ...Object.values(PROVIDERS).map((p) => packageHealthy(kube, 'Provider', p.name)),
+      packageHealthy(kube, 'Function', FUNCTION),
       configurationHealthy(kube),
     ]);
+    mark('packages healthy');
     await managedResourcesServed(kube);
-    await hostProviderConfigs(host, kube);
+    await hostProviderConfigs(kube);
     mark('stack ready');
     log(`logs in ${dir}`);
 
+    const kubeControllerManager = node.processes.find((p) => p.name === 'kube-controller-manager')!;
     return {
       dir,
-      host,
-      environment,
+      host: plane,
       kube,
-      crossplane,
-      kubeControllerManager,
-      providerHelm,
-      providerKubernetes,
-      fn,
+      node,
       registry,
+      functionImage,
       charts: { ...charts, dir: chartDir },
       timings,
+      kubeControllerManager,
       processes: () => [
-        ...(
-          [
-            ['host', host],
-            ['environment', environment],
-          ] as const
-        ).flatMap(([role, plane]) => [
-          { name: `${role}-etcd`, pid: plane.pids[0]! },
-          { name: `${role}-kube-apiserver`, pid: plane.pids[1]! },
-        ]),
+        { name: 'host-etcd', pid: plane.pids[0]! },
+        { name: 'host-kube-apiserver', pid: plane.pids[1]! },
         ...processes.map(({ name, pid }) => ({ name, pid })),
       ],
       stop: async ({ keepLogs = false } = {}) => {
@@ -195,6 +254,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await cleanup();
     log(`failed; logs in ${dir}`);
     throw error;
+  }
+}
+
+/** The shipped provider configs of the host cluster, once their CRDs are served. */
+async function hostProviderConfigs(kube: Kube): Promise<void> {
+  for (const config of await readYamlDocuments('examples/providers/host-configs.yaml')) {
+    // New CRDs answer 404 or 429 until served.
+    await waitFor(
+      `${String(config.kind)} ${String(config.apiVersion)} served`,
+      () => kube.apply(config).then(() => true),
+      { timeoutMs: 120_000 },
+    );
   }
 }
 
@@ -212,6 +283,8 @@ function managedResourcesServed(kube: Kube) {
     { timeoutMs: 120_000 },
   );
 }
+
+export { CROSSPLANE_NAMESPACE };
 
 /** Awaits every start, so that none is left running unseen when another fails. */
 async function settled<T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {

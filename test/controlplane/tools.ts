@@ -22,9 +22,14 @@ const PINNED = resolve('.tools');
 const BINARIES = {
   crossplane: 'crossplane',
   crank: 'crank',
-  registry: 'registry',
   crane: 'crane',
+  helm: 'helm',
   kubeControllerManager: 'kube-controller-manager',
+  kubeScheduler: 'kube-scheduler',
+  kubelet: 'kubelet',
+  kubeProxy: 'kube-proxy',
+  kubectl: 'kubectl',
+  coredns: 'coredns',
   providerHelm: 'provider-helm',
   providerKubernetes: 'provider-kubernetes',
 } as const;

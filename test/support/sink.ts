@@ -12,7 +12,8 @@ export interface Received {
 }
 
 /**
- * A real CloudEvents HTTP receiver on loopback. It can be taken down and brought back on the same
+ * A real CloudEvents HTTP receiver, on loopback or at another address of this machine (the host's
+ * on the node network, for a bridge in a pod). It can be taken down and brought back on the same
  * port, and appends everything it accepts to a JSON-lines file (structured form).
  */
 export class TestSink {
@@ -26,10 +27,13 @@ export class TestSink {
   /** Called on each arrival, before the answer. */
   onReceive: ((received: Received) => void) | undefined;
 
-  constructor(private readonly logFile?: string) {}
+  constructor(
+    private readonly logFile?: string,
+    private readonly address = '127.0.0.1',
+  ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/`;
+    return `http://${this.address}:${this.port}/`;
   }
 
   async up(): Promise<void> {
@@ -60,7 +64,7 @@ export class TestSink {
         );
       });
     });
-    await new Promise<void>((done) => this.server!.listen(this.port, '127.0.0.1', done));
+    await new Promise<void>((done) => this.server!.listen(this.port, this.address, done));
     this.port = (this.server.address() as { port: number }).port;
   }
 

@@ -1,19 +1,19 @@
 /**
  * Charts and a catalogue for the real-stack tests, served by the local chart repository.
  *
- * `test-vcluster` plays the vcluster chart: no virtual cluster starts (no kubelet runs), but its
- * release writes the Secret the vcluster backend reads (`vc-<release>`, key `config`), holding a
- * kubeconfig for a real second API server that the test runs as the environment's cluster. The
- * kubeconfig comes in the values of the test catalogue, not baked into the chart. The values
- * the function adds (the kubeconfig's wiring) are recorded in a ConfigMap.
+ * The environment's cluster is a real vcluster: the chart from the vcluster module at the release
+ * the shipped catalogue pins, with the values this machine needs (images from the local registry,
+ * the OSS syncer, no volume claim since no storage provisioner runs here, no telemetry).
  *
  * Tools, each a small chart: a CRD, a ConfigMap from values, and a Deployment with a custom
  * resource of that CRD, so that it installs only after the CRD tool (Helm fails on an unknown
- * kind). No pod ever starts: the e2e's kubelet stand-in (controlplane/kubelet.ts) reports them.
+ * kind). The Deployment runs a real web server (busybox httpd) behind a readiness probe.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import { chartFromSource, writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import { RECIPES } from '../controlplane/images.js';
+import { VERSIONS } from '../controlplane/tools.js';
+import { mergeValues } from '../../function/input/values.js';
 import type { Stack } from '../controlplane/stack.js';
 import { readYamlDocuments } from './manifests.js';
 
@@ -21,7 +21,9 @@ type Obj = Record<string, unknown>;
 
 const VERSION = '1.0.0';
 const UPGRADE_VERSION = '1.1.0';
-export const WIDGET_CRD = 'widgets.test.xenvironment.io';
+const WIDGET_CRD = 'widgets.test.xenvironment.io';
+/** The port the test workload serves on, and its readiness probe asks. */
+const WEB_PORT = 8080;
 
 /**
  * provider-helm keeps a chart it pulled by name and version for good (/tmp/charts, across runs),
@@ -33,48 +35,27 @@ function stamped(chart: Chart): Chart {
   return { ...chart, version: `${chart.version}+${hash.slice(0, 8)}` };
 }
 
-/** Every test chart, as served. */
-export function testCharts(): Chart[] {
-  return [vclusterChart(), ...toolCharts()].map(stamped);
+/** The vcluster chart, as the shipped catalogue pins it. */
+export const VCLUSTER_CHART = { name: 'vcluster', version: '0.30.0' };
+const VCLUSTER_SOURCE = `.tools/charts/vcluster-v${VCLUSTER_CHART.version}`;
+
+/** Every test chart, as served: the tools' (stamped) and vcluster's. */
+export async function testCharts(): Promise<Chart[]> {
+  return [
+    ...toolCharts().map(stamped),
+    await chartFromSource(VCLUSTER_SOURCE, VCLUSTER_CHART.version),
+  ];
 }
 
-/** The served version of a chart: of `base`, its first version by default. */
+/** The served version of a tool chart: of `base`, its first version by default. */
 export function chartVersion(name: string, base = VERSION): string {
-  return testCharts().find((c) => c.name === name && c.version.startsWith(`${base}+`))!.version;
+  return toolCharts()
+    .map(stamped)
+    .find((c) => c.name === name && c.version.startsWith(`${base}+`))!.version;
 }
 
 /** The second version of `test-configmap`, for an upgrade. */
 export const UPGRADE = chartVersion('test-configmap', UPGRADE_VERSION);
-
-function vclusterChart(): Chart {
-  return {
-    name: 'test-vcluster',
-    version: VERSION,
-    files: {
-      'templates/kubeconfig.yaml': [
-        'apiVersion: v1',
-        'kind: Secret',
-        'metadata:',
-        '  name: vc-{{ .Release.Name }}',
-        '  namespace: {{ .Release.Namespace }}',
-        'type: Opaque',
-        'data:',
-        '  config: {{ required "kubeconfig: the environment cluster\'s" .Values.kubeconfig | b64enc }}',
-        '',
-      ].join('\n'),
-      'templates/wiring.yaml': [
-        'apiVersion: v1',
-        'kind: ConfigMap',
-        'metadata:',
-        '  name: {{ .Release.Name }}-wiring',
-        '  namespace: {{ .Release.Namespace }}',
-        'data:',
-        '  server: {{ .Values.exportKubeConfig.server | quote }}',
-        '',
-      ].join('\n'),
-    },
-  };
-}
 
 function toolCharts(): Chart[] {
   return [
@@ -139,7 +120,14 @@ function toolCharts(): Chart[] {
           '  template:',
           '    metadata: { labels: { app: web } }',
           '    spec:',
-          '      containers: [{ name: web, image: registry.invalid/web:1 }]',
+          '      containers:',
+          '        - name: web',
+          '          image: {{ required "the workload image" .Values.image | quote }}',
+          // It serves what /srv holds; a step takes index.html away to make it stop serving.
+          `          command: [sh, -c, "echo ok > /srv/index.html && exec httpd -f -p ${WEB_PORT} -h /srv"]`,
+          `          readinessProbe: { httpGet: { path: /index.html, port: ${WEB_PORT} }, periodSeconds: 2 }`,
+          '          volumeMounts: [{ name: srv, mountPath: /srv }]',
+          '      volumes: [{ name: srv, emptyDir: {} }]',
           '---',
           'apiVersion: test.xenvironment.io/v1',
           'kind: Widget',
@@ -153,23 +141,64 @@ function toolCharts(): Chart[] {
   ];
 }
 
+/** What running vcluster on this machine needs, over the shipped catalogue's values. */
+export function vclusterValues(registry: string): Obj {
+  return {
+    controlPlane: {
+      // Every image vcluster runs from the local registry, as an air-gapped install does.
+      advanced: { defaultImageRegistry: registry },
+      statefulSet: {
+        // The open-source syncer, the one that builds from vcluster's public source.
+        image: { repository: 'loft-sh/vcluster-oss', tag: VCLUSTER_CHART.version },
+        // No storage provisioner runs here: the backing store lives in an emptyDir.
+        persistence: { volumeClaim: { enabled: false } },
+      },
+      coredns: { deployment: { image: RECIPES.coredns.reference } },
+    },
+    sync: {
+      toHost: {
+        pods: {
+          rewriteHosts: {
+            initContainer: {
+              image: {
+                repository: RECIPES.busybox.reference.split(':')[0],
+                tag: RECIPES.busybox.reference.split(':')[1],
+              },
+            },
+          },
+        },
+      },
+    },
+    telemetry: { enabled: false },
+  };
+}
+
+/** The Kubernetes version the test catalogue offers: the node's own binaries. */
+export const KUBERNETES_VERSION = VERSIONS.kubernetes.replace(/^v(\d+\.\d+)\..*$/, '$1');
+
 /**
  * The shipped Composition with a catalogue of the charts above, served from `repository`, named
- * `<shipped name>-test` beside the shipped one (XRs select it by compositionRef); the cluster chart
- * gets `kubeconfig` (the environment cluster's) as a default value.
+ * `<shipped name>-test` beside the shipped one (XRs select it by compositionRef); vcluster gets
+ * the values this machine needs, and the workload its image from `registry`.
  */
 export async function testComposition(
   compositionPath: string,
   repository: string,
-  kubeconfig: string,
+  registry: string,
 ) {
   const [composition] = (await readYamlDocuments(compositionPath)) as [Obj];
   const spec = composition.spec as { pipeline: { input: Obj }[] };
   const shipped = spec.pipeline[0]!.input;
   const chart = (name: string) => ({ repository, name, version: chartVersion(name) });
   const cluster = structuredClone(shipped.cluster) as { vcluster: Obj };
-  cluster.vcluster.chart = chart('test-vcluster');
-  cluster.vcluster.values = { ...(cluster.vcluster.values as Obj), kubeconfig };
+  cluster.vcluster.chart = { repository, ...VCLUSTER_CHART };
+  cluster.vcluster.values = mergeValues(cluster.vcluster.values as Obj, vclusterValues(registry));
+  cluster.vcluster.defaultKubernetesVersion = KUBERNETES_VERSION;
+  cluster.vcluster.kubernetesVersions = {
+    [KUBERNETES_VERSION]: {
+      controlPlane: { distro: { k8s: { enabled: true, image: { tag: VERSIONS.kubernetes } } } },
+    },
+  };
   const input = {
     ...shipped,
     cluster,
@@ -186,6 +215,7 @@ export async function testComposition(
         chart: chart('test-deployment'),
         namespace: 'web',
         dependsOn: ['widgets-crd', 'settings'],
+        values: { image: `${registry}/${RECIPES.busybox.reference}` },
         // Helm waits for it too; this keeps reading it for as long as the environment lives.
         readiness: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }],
       },
@@ -199,12 +229,11 @@ export async function testComposition(
 
 /** The charts above in the stack's repository, and a test Composition beside each shipped one. */
 export async function offerTestCatalogue(stack: Stack): Promise<void> {
-  await writeCharts(stack.charts.dir, testCharts());
-  const kubeconfig = await readFile(stack.environment.adminKubeconfig, 'utf8');
+  await writeCharts(stack.charts.dir, await testCharts());
   for (const path of [
     'apis/xenvironment/composition.yaml',
     'apis/xenvironment-v2/composition.yaml',
   ]) {
-    await stack.kube.apply(await testComposition(path, stack.charts.url, kubeconfig));
+    await stack.kube.apply(await testComposition(path, stack.charts.url, stack.registry.host));
   }
 }

@@ -7,32 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-
-const BLOCK = 512;
-
-/** The regular files of a tar archive by name (ustar headers, as Go's archive/tar writes them). */
-export function untar(archive: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  let offset = 0;
-  while (offset + BLOCK <= archive.length && archive[offset] !== 0) {
-    const field = (start: number, length: number) =>
-      archive
-        .subarray(offset + start, offset + start + length)
-        .toString('utf8')
-        .replace(/\0.*$/s, '');
-    const size = parseInt(field(124, 12).trim() || '0', 8);
-    const type = field(156, 1);
-    const prefix = field(345, 155);
-    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
-    if (type === '0' || type === '') {
-      files.set(name, archive.subarray(offset + BLOCK, offset + BLOCK + size));
-    } else if (type !== '5') {
-      throw new Error(`tar entry ${name}: type ${type} is not supported`);
-    }
-    offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-  }
-  return files;
-}
+import { untar } from '../../package/image/tar.js';
 
 export async function readPackageStream(path: string): Promise<string> {
   const image = untar(await readFile(path));

@@ -42,9 +42,12 @@ module_field() {
     node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]])' "$2"
 }
 
-# Copies a folder's YAML files out of a module into $TOOLS/<dest>, once per version.
-# Usage: copy_from_module <module@version> <folder in module> <dest>
+# Copies a folder out of a module into $TOOLS/<dest>, once per version: its YAML files, or with
+# --tree all of it, recursively (a chart).
+# Usage: copy_from_module [--tree] <module@version> <folder in module> <dest>
 copy_from_module() {
+  local tree=false
+  [ "$1" = --tree ] && { tree=true; shift; }
   local dest="$TOOLS/$3"
   [ -f "$dest/.complete" ] && return
   log "fetching $2 of $1"
@@ -52,9 +55,20 @@ copy_from_module() {
   dir=$(module_field "$1" Dir)
   [ -d "$dir/$2" ] || fail "no $2 in $1"
   rm -rf "$dest" "$dest.partial" && mkdir -p "$dest.partial"
-  cp "$dir/$2"/*.yaml "$dest.partial/"
+  if $tree; then cp -r "$dir/$2/." "$dest.partial/"; else cp "$dir/$2"/*.yaml "$dest.partial/"; fi
+  chmod -R u+w "$dest.partial"
   touch "$dest.partial/.complete"
   mv "$dest.partial" "$dest"
+}
+
+# Builds <package> of the wrapper module in <dir> (its go.mod and sources written by the caller)
+# into $BIN/<name>, stamped <stamp>. Usage: build_wrapper <name> <stamp> <dir> <package> [go build flags]
+build_wrapper() {
+  local name=$1 stamp=$2 dir=$3 package=$4; shift 4
+  (cd "$dir" && with_progress "$name modules" go mod tidy)
+  (cd "$dir" && with_progress "$name $stamp" go build -o "$BIN/$name.partial" "$@" "$package")
+  mv "$BIN/$name.partial" "$BIN/$name"
+  echo "$stamp" > "$BIN/$name.version"
 }
 
 # go install of a pinned command into $BIN/<name>; each gets its own GOBIN, as several are
@@ -76,5 +90,13 @@ smoke() {
   local name=$1 expected=$2; shift 2
   local out
   out=$("$BIN/$name" "$@" 2>&1) || fail "$name $* failed: $out"
+  grep -qF -- "$expected" <<<"$out" || fail "$name $* does not print \"$expected\": $out"
+}
+
+# As smoke, for a command from a Debian package (on PATH, not in $BIN).
+smoke_path() {
+  local name=$1 expected=$2; shift 2
+  local out
+  out=$("$name" "$@" 2>&1) || fail "$name $* failed: $out"
   grep -qF -- "$expected" <<<"$out" || fail "$name $* does not print \"$expected\": $out"
 }
