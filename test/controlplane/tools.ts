@@ -66,6 +66,14 @@ const PROVIDER_MODULES = {
 
 /** A provider's `package/` folder in its Go module, as its own release builds its package. */
 export async function providerPackageDir(which: keyof typeof PROVIDER_MODULES): Promise<string> {
+  return join(await goModuleDir(PROVIDER_MODULES[which]), 'package');
+}
+
+/**
+ * The folder of a Go module (`path@version`) in the module cache, downloaded first if it is not
+ * there yet; an error if it cannot be had.
+ */
+export async function goModuleDir(module: string): Promise<string> {
   const shared = resolve('../shared/go-modules');
   // As test/tools/lib.sh sets it up: the shared module folder first, then the usual proxy.
   const env = {
@@ -77,10 +85,9 @@ export async function providerPackageDir(which: keyof typeof PROVIDER_MODULES): 
       ? { GOPROXY: `file://${shared},${process.env.GOPROXY ?? 'https://proxy.golang.org,direct'}` }
       : {}),
   };
-  const { stdout } = await promisify(execFile)(
-    'go',
-    ['mod', 'download', '-json', PROVIDER_MODULES[which]],
-    { env, cwd: tmpdir() },
-  );
-  return join((JSON.parse(stdout) as { Dir: string }).Dir, 'package');
+  const { stdout } = await promisify(execFile)('go', ['mod', 'download', '-json', module], {
+    env,
+    cwd: tmpdir(),
+  });
+  return (JSON.parse(stdout) as { Dir: string }).Dir;
 }

@@ -27,12 +27,12 @@ const stages: { stage: string; tools: string[]; phase: string }[] = [
   { stage: 'cluster-starting', tools: [], phase: 'ProvisioningCluster' },
   {
     stage: 'cluster-ready',
-    tools: ['cert-manager', 'knative-operator', 'tekton-pipelines'],
+    tools: ['argo-cd', 'cert-manager', 'knative-operator', 'tekton-pipelines'],
     phase: 'InstallingTools',
   },
   {
     stage: 'tools-starting',
-    tools: ['cert-manager', 'knative-operator', 'knative-serving', 'tekton-pipelines'],
+    tools: ['argo-cd', 'cert-manager', 'knative-operator', 'tekton-pipelines'],
     phase: 'InstallingTools',
   },
   {

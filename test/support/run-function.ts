@@ -25,8 +25,13 @@ import { observedResource, request, shippedCatalog, xEnvironment } from './reque
 
 export type Obj = Record<string, unknown>;
 
-/** The shipped catalogue (apis/xenvironment/composition.yaml). */
+/**
+ * The shipped catalogue (apis/xenvironment/composition.yaml), but for one dependency the composing
+ * cases lean on: argo-cd on cert-manager, a tool waiting for another's webhook. The shipped argo-cd
+ * does not need cert-manager, so it does not wait for it.
+ */
 export const catalog: Obj = await shippedCatalog();
+(catalog.tools as Obj[]).find((tool) => tool.name === 'argo-cd')!.dependsOn = ['cert-manager'];
 
 export const HOST_NAMESPACE_USAGE_KEY = prerequisiteUsageKey(HOST_NAMESPACE_KEY);
 export const HELM_PROVIDER_CONFIG_USAGE_KEY = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);

@@ -729,7 +729,7 @@ const cases: Case[] = [
       request(xEnvironment(twoTools), catalog, {
         ...upCluster(),
         ...serving('cert-manager'),
-        ...serving('argo-cd', ['argo-cd-application-controller']),
+        ...serving('argo-cd', ['argo-cd-argocd-application-controller']),
       }),
     expect: (rsp) => {
       expect(status(rsp).tools).toEqual([
@@ -741,7 +741,7 @@ const cases: Case[] = [
           ready: false,
           phase: 'Starting',
           message:
-            'waiting for StatefulSet argocd/argo-cd-application-controller: 0 of 1 replicas ready',
+            'waiting for StatefulSet argocd/argo-cd-argocd-application-controller: 0 of 1 replicas ready',
         },
       ]);
       expect(rsp.results[0]!.message).toBe('starting argo-cd (1 of 2 tools ready)');
