@@ -5,8 +5,8 @@
  * it with real Helm.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
 import { tarOfFiles } from '../../package/image/tar.js';
@@ -37,14 +37,28 @@ async function filesUnder(root: string, dir = root): Promise<Record<string, stri
 
 /**
  * A chart from its source folder, packaged as its release pipeline does (`helm package
- * --version`): its Chart.yaml's version (and appVersion) stamped with `version`.
+ * --version`): its Chart.yaml (made from `chartYaml` where the source has a template of it) with
+ * version and appVersion stamped `version`.
  */
-export async function chartFromSource(dir: string, version: string): Promise<Chart> {
+export async function chartFromSource(
+  dir: string,
+  version: string,
+  chartYaml = 'Chart.yaml',
+): Promise<Chart> {
   const files = await filesUnder(dir);
   delete files['.complete'];
-  const chartYaml = parse(files['Chart.yaml']!) as { name: string };
-  files['Chart.yaml'] = stringify({ ...chartYaml, version, appVersion: version });
-  return { name: chartYaml.name, version, files };
+  const chart = parse(files[chartYaml]!) as { name: string };
+  files['Chart.yaml'] = stringify({ ...chart, version, appVersion: version });
+  return { name: chart.name, version, files };
+}
+
+/** Writes a chart's files into the folder `into` (as `helm template` takes a chart); returns it. */
+export async function writeChartFolder(chart: Chart, into: string): Promise<string> {
+  for (const [path, text] of Object.entries(chart.files)) {
+    await mkdir(dirname(join(into, path)), { recursive: true });
+    await writeFile(join(into, path), text);
+  }
+  return into;
 }
 
 export interface ChartRepository {

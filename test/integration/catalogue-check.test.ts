@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { writeCharts } from '../controlplane/chart-repository.js';
+import { writeChartFolder, writeCharts } from '../controlplane/chart-repository.js';
 import { certManagerChart, vclusterChart } from '../support/chart-sources.js';
 import { pipelineInput } from '../support/manifests.js';
 import { testCharts, testComposition } from '../support/test-charts.js';
@@ -27,8 +27,11 @@ const charts: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'catalogue-check-test-'));
-  charts.vcluster = await vclusterChart(dir);
-  charts['cert-manager'] = await certManagerChart(dir);
+  charts.vcluster = await writeChartFolder(await vclusterChart(), join(dir, 'vcluster'));
+  charts['cert-manager'] = await writeChartFolder(
+    await certManagerChart(),
+    join(dir, 'cert-manager'),
+  );
   // Packed as the e2e's chart repository serves them; a chart's first version is the catalogue's.
   const packed = [...(await testCharts()), ownNamespaceChart];
   await writeCharts(dir, packed);
@@ -131,13 +134,22 @@ describe('the catalogue check', () => {
   it(
     "passes the e2e's test catalogue on its test charts",
     async () => {
-      const composition = await testComposition(SHIPPED, 'http://charts.invalid', 'kubeconfig');
+      const composition = await testComposition(
+        SHIPPED,
+        'http://charts.invalid',
+        'registry.invalid:5000',
+      );
       const input = (composition.spec as { pipeline: { input: Obj }[] }).pipeline[0]!.input;
-      const vcluster = ((input.cluster as Obj).vcluster as { chart: { name: string } }).chart;
+      const vcluster = (input.cluster as Obj).vcluster as {
+        chart: { name: string };
+        kubernetesVersions: Obj;
+      };
       const tools = (input.tools as { chart: { name: string } }[]).map((t) => t.chart.name);
-      const run = await check(composition, [vcluster.name, ...tools]);
+      const run = await check(composition, [vcluster.chart.name, ...tools]);
       expect(run.code, run.lines.join('\n')).toBe(0);
-      expect(withSeverity(run, 'ok')).toHaveLength(3 + tools.length);
+      // vcluster once per Kubernetes version, each tool once.
+      const versions = Object.keys(vcluster.kubernetesVersions).length;
+      expect(withSeverity(run, 'ok')).toHaveLength(versions + tools.length);
       expect(run.lines.at(-1)).toBe('0 errors, 0 warnings');
     },
     TIMEOUT,

@@ -10,7 +10,8 @@
  * kind). The Deployment runs a real web server (busybox httpd) behind a readiness probe.
  */
 import { createHash } from 'node:crypto';
-import { chartFromSource, writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import { writeCharts, type Chart } from '../controlplane/chart-repository.js';
+import { vclusterChart, VCLUSTER_VERSION } from './chart-sources.js';
 import { RECIPES } from '../controlplane/images.js';
 import { VERSIONS } from '../controlplane/tools.js';
 import { mergeValues } from '../../function/input/values.js';
@@ -36,15 +37,11 @@ function stamped(chart: Chart): Chart {
 }
 
 /** The vcluster chart, as the shipped catalogue pins it. */
-export const VCLUSTER_CHART = { name: 'vcluster', version: '0.30.0' };
-const VCLUSTER_SOURCE = `.tools/charts/vcluster-v${VCLUSTER_CHART.version}`;
+export const VCLUSTER_CHART = { name: 'vcluster', version: VCLUSTER_VERSION };
 
 /** Every test chart, as served: the tools' (stamped) and vcluster's. */
 export async function testCharts(): Promise<Chart[]> {
-  return [
-    ...toolCharts().map(stamped),
-    await chartFromSource(VCLUSTER_SOURCE, VCLUSTER_CHART.version),
-  ];
+  return [...toolCharts().map(stamped), await vclusterChart()];
 }
 
 /** The served version of a tool chart: of `base`, its first version by default. */
