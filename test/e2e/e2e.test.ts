@@ -682,6 +682,13 @@ describe.sequential('environments requested by events, and expiring', () => {
     const invalid = await post(REQUESTED, { name: `${TEAM_A}/x`, tools: [{ nam: 'settings' }] });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toContain('tools');
+    // A sink the bridge would never send to is refused at the door, not taken and then an incident.
+    const sink = 'http://169.254.169.254/latest';
+    const metadata = await post(REQUESTED, { name: `${TEAM_A}/x`, tools, sink });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error).toMatch(
+      /^subject\.content\.sink: host 169\.254\.169\.254 is link-local/,
+    );
     expect(await readClaim('x')).toBeUndefined();
     expect(await stack.kube.read(V1.apiVersion, V1.claim, 'x', TEAM_B)).toBeUndefined();
   });

@@ -463,6 +463,7 @@ describe('bridge reconciler', () => {
     ['http://', /is not an absolute URL/],
     ['http://x:99999/', /is not an absolute URL/],
     ['http://evil.example.org/', /host evil\.example\.org is not allowed/],
+    ['http://169.254.169.254/latest', /host 169\.254\.169\.254 is link-local/],
   ])('announces an unusable sink %s as an incident to the default sink', async (bad, problem) => {
     const store = new MemoryStore({ ...xr, spec: { ...xr.spec, events: { sink: bad } } });
     const { sent, emit } = sink();
