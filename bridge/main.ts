@@ -175,6 +175,7 @@ function inboundServer({ config, claimsApi, discovery, logger }: Bridge): Server
   return createServer(
     inboundHandler(new KubeObjects(claimsApi, discovery, inbound.resource), {
       namespaces: inbound.namespaces,
+      sinkAllow: config.sinkAllow,
       ...(inbound.token ? { token: inbound.token } : {}),
       source: config.source,
       logger,

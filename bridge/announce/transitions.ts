@@ -21,7 +21,10 @@ export interface Observation {
   uid: string;
   /** The environment's subject id: the claim's namespace/name, or the XR's own. */
   id: string;
-  /** Being deleted: what it composed is being torn down, which is not announced piecemeal. */
+  /**
+   * Being deleted: what it composed is being torn down. Of that only the tools Helm uninstalled
+   * are announced (service.removed), each once its Release is gone.
+   */
   deleting: boolean;
   /** Deleted: only the bridge's finalizer still holds the XR. */
   gone: boolean;
@@ -145,26 +148,26 @@ export function currentIncidents(
 
 /**
  * The next transition to announce, or undefined when everything observed is announced. Once the
- * XR is gone its open incidents are resolved and then it is deleted: the caller stops there.
+ * XR is gone its open incidents are resolved, its tools removed and then it is deleted: the caller
+ * stops there.
  */
 export function nextTransition(observation: Observation, recorded: Recorded): Step | undefined {
   const record: Recorded = structuredClone({ ...recorded, outbox: [] });
   const step = (transition: Transition): Step => ({ transition, record });
 
-  if (observation.deleting && !observation.gone) return undefined;
-  if (!record.requested && !observation.gone) {
+  if (observation.deleting) return teardown(observation, record);
+  if (!record.requested) {
     record.requested = true;
     return step({ kind: 'requested' });
   }
 
-  const incidents = observation.gone ? {} : currentIncidents(observation);
+  const incidents = currentIncidents(observation);
   for (const [key, incident] of Object.entries(record.incidents)) {
     if (!incidents[key]) {
       delete record.incidents[key];
       return step({ kind: 'incident-resolved', key, incident });
     }
   }
-  if (observation.gone) return step({ kind: 'deleted' });
   for (const [key, found] of Object.entries(incidents)) {
     if (!record.incidents[key]) {
       const subject = `${observation.id}/incidents/${record.epoch}-${record.seq}`;
@@ -221,4 +224,40 @@ export function nextTransition(observation: Observation, recorded: Recorded): St
     return step({ kind: 'modified', why: ready ? 'ready' : 'not-ready' });
   }
   return undefined;
+}
+
+/**
+ * While the XR is deleted: nothing is announced but what Helm uninstalled, a tool announced as
+ * deployed whose Release no longer exists (one observed with a deletionTimestamp is still being
+ * uninstalled, and may never be), or that the status no longer lists. Each is removed as it goes,
+ * its open incident resolved first, so that no incident names a removed service. Once the XR is
+ * gone (only the bridge's finalizer holds it): its open incidents are resolved, every tool still
+ * recorded as deployed is removed, whatever became of its Release (one uninstalled while no bridge
+ * ran, or one the garbage collector deletes only now, after a deletion in the background), and
+ * last the environment is deleted.
+ */
+function teardown(observation: Observation, record: Recorded): Step | undefined {
+  const step = (transition: Transition): Step => ({ transition, record });
+  const resolve = (key: string, incident: Incident): Step => {
+    delete record.incidents[key];
+    return step({ kind: 'incident-resolved', key, incident });
+  };
+  const { gone } = observation;
+  const open = Object.entries(record.incidents)[0];
+  if (gone && open) return resolve(...open);
+  // A tool's Release exists while its observation has an artifact (observe.ts).
+  const installed = new Set(
+    gone ? [] : observation.tools.filter((tool) => tool.artifactId).map((tool) => tool.name),
+  );
+  const uninstalled = Object.keys(record.deployed)
+    .sort()
+    .find((name) => !installed.has(name));
+  if (uninstalled !== undefined) {
+    const key = `tool/${uninstalled}`;
+    const incident = record.incidents[key];
+    if (incident) return resolve(key, incident);
+    delete record.deployed[uninstalled];
+    return step({ kind: 'removed', tool: uninstalled });
+  }
+  return gone ? step({ kind: 'deleted' }) : undefined;
 }

@@ -1,7 +1,8 @@
 /**
  * The inbound endpoint: CloudEvents (binary or structured, as a Knative Trigger delivers them)
  * that request or release environments. Every answer tells a broker what to do: 202 done (or
- * nothing to do), 400 invalid (not retried, the field named), 401 bad token, 403 namespace not
+ * nothing to do), 400 invalid (not retried, the field named; a sink the bridge would not send to
+ * included), 401 bad token, 403 namespace not
  * allowed, 409 not now (retried), 413 too large, 5xx the API server failed (retried).
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -16,6 +17,8 @@ import type { Objects } from './objects.js';
 export interface InboundOptions {
   /** Namespaces events may act in; `*` for any. */
   namespaces: readonly string[];
+  /** Hosts a requested sink may name (the reconciler's: BRIDGE_SINK_ALLOW and K_SINK's host). */
+  sinkAllow: readonly string[];
   token?: string;
   /** BRIDGE_SOURCE: events this bridge sent itself are never taken as requests. */
   source: string;
@@ -97,7 +100,7 @@ async function handle(
   }
   const received = toEvent(req, await readBody(req, options.maxBytes ?? MAX_BYTES));
   if (sentBy(options.source, received)) return new Answer(202, 'ignored: sent by this bridge');
-  const inbound = readInbound(received);
+  const inbound = readInbound(received, options.sinkAllow);
   if ('problem' in inbound) return new Answer(400, inbound.problem);
   if (!options.namespaces.includes('*') && !options.namespaces.includes(inbound.namespace)) {
     return new Answer(

@@ -3,13 +3,13 @@
  * means for the claim as it is now. Pure: endpoint.ts reads the HTTP request and acts.
  */
 import { isObject, type JsonObject } from '../../common/objects.js';
-import { parseSink } from '../../common/sink.js';
 import {
   CDEventError,
   EventType,
   validateEvent,
   type EnvironmentRequestedContent,
 } from '../delivery/cdevents.js';
+import { routeSink } from '../delivery/sink-route.js';
 
 /** On the claim: the last event applied to it, so redeliveries and older events change nothing. */
 export const EVENT_ID_ANNOTATION = 'xenvironment.io/inbound-event-id';
@@ -32,8 +32,16 @@ export interface Received {
   data?: unknown;
 }
 
-/** The event as an Inbound, or the problem that makes it invalid (answered 400, not retried). */
-export function readInbound(received: Received): Inbound | { problem: string } {
+/**
+ * The event as an Inbound, or the problem that makes it invalid (answered 400, not retried). A
+ * sink it asks for must be one the bridge would send to (`sinkAllow`: BRIDGE_SINK_ALLOW and
+ * K_SINK's host): a claim made with any other would only have its events go to K_SINK, and an
+ * incident about it.
+ */
+export function readInbound(
+  received: Received,
+  sinkAllow: readonly string[],
+): Inbound | { problem: string } {
   const { type, data } = received;
   if (type !== EventType.environmentRequested && type !== EventType.environmentReleased) {
     return { problem: `type: ${JSON.stringify(type)} is not accepted here` };
@@ -51,10 +59,8 @@ export function readInbound(received: Received): Inbound | { problem: string } {
   const content = data.subject.content as { name: string; sink?: string };
   const slash = content.name.indexOf('/');
   if (slash < 0) return { problem: 'subject.content.name: must be <namespace>/<name>' };
-  if (content.sink !== undefined) {
-    const sink = parseSink(content.sink);
-    if (!sink.ok) return { problem: `subject.content.sink: ${sink.problem}` };
-  }
+  const { problem } = routeSink(content.sink, sinkAllow);
+  if (problem) return { problem: `subject.content.sink: ${problem}` };
   const target: Target = {
     id: data.context.id,
     time: new Date(data.context.timestamp),

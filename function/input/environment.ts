@@ -1,5 +1,5 @@
 import { DNS_LABEL } from '../../common/contract.js';
-import { parseSink } from '../../common/sink.js';
+import { parseClaimSink } from '../../common/sink.js';
 import { kubernetesTime, RFC3339 } from '../../common/time.js';
 import { checkAllowed } from './allowed-values.js';
 import { knownBackends, type BackendRegistry } from '../backends/backend.js';
@@ -180,8 +180,11 @@ function expiry(created: string, ttl: number): string {
   return kubernetesTime(expires);
 }
 
-/** The same check the bridge makes before it sends anything to a claim's sink. */
+/**
+ * The same check the bridge makes before it sends anything to a claim's sink, but for its
+ * allow-list (BRIDGE_SINK_ALLOW is the bridge's setting): a URL, on no host a sink may never be on.
+ */
 function checkSink(value: unknown, field: string): void {
-  const checked = parseSink(read.string(value, field, limits.sinkLength));
+  const checked = parseClaimSink(read.string(value, field, limits.sinkLength));
   if (!checked.ok) throw new FieldError(field, checked.problem);
 }

@@ -56,6 +56,11 @@ interface Env {
   /** How often each component went into failure. */
   failures: Record<Component, number>;
   deleted: boolean;
+  /**
+   * Its record was damaged, not yet rebuilt, when the test deleted it: rebuilt after its Releases
+   * are gone, it cannot tell which tools were announced as deployed (adopted silently, by design).
+   */
+  damagedAtDeletion?: boolean;
 }
 
 let cp: ControlPlane;
@@ -196,6 +201,8 @@ async function createEnv(name: string): Promise<Env> {
 async function deleteEnv(env: Env): Promise<void> {
   env.deleted = true;
   figures.deletions++;
+  const raw = (await readXr(env.name))?.metadata.annotations?.[RECORD_ANNOTATION];
+  env.damagedAtDeletion = !validRecord(raw);
   await custom.deleteClusterCustomObject({ ...xrType, name: env.name });
   for (const component of COMPONENTS) {
     await custom.deleteClusterCustomObject({ ...releases, name: `${env.name}-${component}` });
@@ -236,6 +243,14 @@ async function readXr(name: string): Promise<Xr | undefined> {
 
 const incidentKey = (component: Component) =>
   component === 'cluster' ? 'cluster' : `tool/${component.slice(5)}`;
+
+function validRecord(raw: string | undefined): boolean {
+  try {
+    return recordProblems(JSON.parse(raw ?? '')).length === 0;
+  } catch {
+    return false;
+  }
+}
 
 /** The record says everything the test did was announced and delivered. */
 function settled(env: Env, xr: Xr | undefined): boolean {
@@ -295,6 +310,16 @@ function disagreements(): string[] {
       if (count('environment.deleted') !== 1)
         problems.push(`${env.name}: deletion not announced once`);
       if (openIncidents(mine).length > 0) problems.push(`${env.name}: deleted with open incidents`);
+      if (kind(mine.at(-1)!) !== 'environment.deleted')
+        problems.push(`${env.name}: events after its deletion`);
+      // Every tool announced as deployed is removed before the deletion.
+      const deployed = new Set<string>();
+      for (const e of mine) {
+        if (kind(e) === 'service.deployed') deployed.add(e.subject.id);
+        if (kind(e) === 'service.removed') deployed.delete(e.subject.id);
+      }
+      if (deployed.size > 0 && !env.damagedAtDeletion)
+        problems.push(`${env.name}: deleted with ${[...deployed].join()} not removed`);
       continue;
     }
     // Readiness announcements alternate, starting with "ready": their parity is the last word.

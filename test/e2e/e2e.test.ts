@@ -60,12 +60,38 @@ const timelines = new Map<string, Timeline>();
  * resources (foreground deletion), so anything found means the announcement came too early.
  */
 const leftWhenDeleted = new Map<string, Promise<string[]>>();
+/**
+ * What of each environment was there when a service.removed of it arrived, by the service's
+ * subject (`<environment>/<tool>`): during a deletion, the tool's Release must be gone by then
+ * (Helm uninstalled it). A tool the claim drops is announced as removed at once.
+ */
+const presentWhenRemoved = new Map<string, Promise<string[]>>();
 sink.onReceive = ({ event }) => {
   const subject = String(event.subject);
+  if (event.type === 'dev.cdevents.service.removed.0.3.0' && !presentWhenRemoved.has(subject)) {
+    const environment = subject.slice(0, subject.lastIndexOf('/'));
+    presentWhenRemoved.set(
+      subject,
+      timelines.get(environment)?.present() ?? Promise.resolve(['?']),
+    );
+  }
   if (event.type !== 'dev.cdevents.environment.deleted.0.3.0' || leftWhenDeleted.has(subject))
     return;
   leftWhenDeleted.set(subject, timelines.get(subject)?.present() ?? Promise.resolve(['?']));
 };
+
+/**
+ * The events of a deletion: `service.removed` for each of `tools` (in the order Helm uninstalls
+ * them), each arriving once the tool's Release was gone, then `environment.deleted`.
+ */
+async function expectDeletion(environment: string, tools: string[], announced: string[]) {
+  expect(announced.slice(0, -1).sort()).toEqual(tools.map((tool) => `service.removed ${tool}`));
+  expect(announced.at(-1)).toBe('environment.deleted');
+  for (const tool of tools) {
+    expect(await presentWhenRemoved.get(`${environment}/${tool}`)).not.toContain(`tool-${tool}`);
+  }
+  expect(await leftWhenDeleted.get(environment)).toEqual([]);
+}
 const figures: Record<string, number | string> = {};
 let started = Date.now();
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
@@ -530,10 +556,10 @@ describe.sequential('an Environment claim (v1 XRD) from creation to deletion', (
   );
 
   step(
-    'environment.deleted arrives only after the cluster and the host namespace are gone',
+    'each tool is announced as removed once Helm uninstalled it, then environment.deleted once the cluster and the host namespace are gone',
     async () => {
-      expect(await events.next(1)).toEqual(['environment.deleted']);
-      expect(await leftWhenDeleted.get(`${TEAM_A}/dev`)).toEqual([]);
+      // widgets-crd and settings do not depend on each other: uninstalled in either order.
+      await expectDeletion(`${TEAM_A}/dev`, ['settings', 'widgets-crd'], await events.next(3));
       await claimTimeline.stop();
     },
   );
@@ -718,11 +744,10 @@ describe.sequential('a namespaced Environment (v2 XRD)', () => {
         'Foreground',
       );
       await wait('the Environment gone', async () => (await read()) === undefined, 240_000);
-      expect(await events.next(1)).toEqual(['environment.deleted']);
+      await expectDeletion(`${TEAM_B}/preview`, ['widgets-crd'], await events.next(2));
       expect(v2Timeline.at('tool-widgets-crd').gone).toBeLessThanOrEqual(
         v2Timeline.at('cluster').gone!,
       );
-      expect(await leftWhenDeleted.get(`${TEAM_B}/preview`)).toEqual([]);
       await v2Timeline.stop();
     },
     300_000,
@@ -834,6 +859,13 @@ describe.sequential('environments requested by events, and expiring', () => {
     const invalid = await post(REQUESTED, { name: `${TEAM_A}/x`, tools: [{ nam: 'settings' }] });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toContain('tools');
+    // A sink the bridge would never send to is refused at the door, not taken and then an incident.
+    const sink = 'http://169.254.169.254/latest';
+    const metadata = await post(REQUESTED, { name: `${TEAM_A}/x`, tools, sink });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error).toMatch(
+      /^subject\.content\.sink: host 169\.254\.169\.254 is link-local/,
+    );
     expect(await readClaim('x')).toBeUndefined();
     expect(await stack.kube.read(V1.apiVersion, V1.claim, 'x', TEAM_B)).toBeUndefined();
   });
@@ -857,7 +889,7 @@ describe.sequential('environments requested by events, and expiring', () => {
   });
 
   step(
-    'at its expiry the bridge deletes the claim, announced as deleted once all is gone',
+    'at its expiry the bridge deletes the claim: its tool removed, deleted once all is gone',
     async () => {
       const expiresAt = Date.parse(
         ((await readClaim('from-event'))!.status as { expiresAt: string }).expiresAt,
@@ -868,9 +900,7 @@ describe.sequential('environments requested by events, and expiring', () => {
         300_000,
       );
       expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
-      const announced = await events.next(1, 60_000);
-      expect(announced).toEqual(['environment.deleted']);
-      expect(await leftWhenDeleted.get(`${TEAM_A}/from-event`)).toEqual([]);
+      await expectDeletion(`${TEAM_A}/from-event`, ['settings'], await events.next(2, 60_000));
       await expiring.stop();
     },
     400_000,
@@ -901,8 +931,9 @@ describe.sequential('environments requested by events, and expiring', () => {
         .next(1, 60_000)
         .then(async (first) => [...first, ...(await events.settle())]);
       expect(announced[0]).toBe('environment.requested');
-      expect(announced.at(-1)).toBe('environment.deleted');
-      expect(await leftWhenDeleted.get(`${TEAM_A}/released`)).toEqual([]);
+      // It has no tools: nothing is removed before environment.deleted.
+      await expectDeletion(`${TEAM_A}/released`, [], announced.slice(-1));
+      expect(announced.filter((l) => l.startsWith('service.'))).toEqual([]);
       await released.stop();
     },
     400_000,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { pino } from 'pino';
 import { isObject, type JsonObject } from '../../common/objects.js';
+import { CLUSTER_LOCAL_HOSTS } from '../../common/sink.js';
 import { ApiError } from '../../bridge/kube/api.js';
 import { EventType, type CDEvent } from '../../bridge/delivery/cdevents.js';
 import { inboundHandler } from '../../bridge/inbound/endpoint.js';
@@ -17,6 +18,8 @@ import {
 
 const KIND = { apiVersion: 'platform.xenvironment.io/v1alpha1', kind: 'Environment' };
 const BRIDGE_SOURCE = '/xenvironment-bridge';
+/** BRIDGE_SINK_ALLOW's default, as the endpoint is given it. */
+const SINK_ALLOW = CLUSTER_LOCAL_HOSTS;
 
 function cdevent(
   type: string,
@@ -63,7 +66,7 @@ function claim(applied?: { id: string; time: string }, extra: JsonObject = {}): 
 }
 
 function inbound(event: CDEvent): Inbound {
-  const read = readInbound({ type: event.context.type, data: event });
+  const read = readInbound({ type: event.context.type, data: event }, SINK_ALLOW);
   if ('problem' in read) throw new Error(read.problem);
   return read;
 }
@@ -204,7 +207,11 @@ describe('what a received event means for the claim', () => {
 });
 
 describe('reading a received event', () => {
-  const table: { name: string; input: { type: string; data?: unknown }; want: string }[] = [
+  const table: {
+    name: string;
+    input: { type: string; data?: unknown; allow?: string[] };
+    want: string;
+  }[] = [
     {
       name: 'a type not taken',
       input: { type: EventType.environmentCreated, data: requested() },
@@ -236,6 +243,30 @@ describe('reading a received event', () => {
       want: 'subject.content.sink: "http://" is not an absolute URL with a valid host and port',
     },
     {
+      name: 'a sink on a host BRIDGE_SINK_ALLOW does not allow',
+      input: {
+        type: EventType.environmentRequested,
+        data: requested({ sink: 'http://events.example.org/hook' }),
+      },
+      want: 'subject.content.sink: host events.example.org is not allowed (BRIDGE_SINK_ALLOW)',
+    },
+    ...[
+      [
+        'http://169.254.169.254/latest',
+        '169.254.169.254 is link-local (169.254.0.0/16, fe80::/10)',
+      ],
+      ['http://[fe80::a9fe]/', '[fe80::a9fe] is link-local (169.254.0.0/16, fe80::/10)'],
+      ['https://127.0.0.1:8443/', '127.0.0.1 is loopback (127.0.0.0/8, ::1, localhost)'],
+      ['http://localhost/', 'localhost is loopback (127.0.0.0/8, ::1, localhost)'],
+      ['http://[::1]/', '[::1] is loopback (127.0.0.0/8, ::1, localhost)'],
+      ['http://0.0.0.0:8080/', '0.0.0.0 is unspecified (0.0.0.0/8, ::)'],
+      ['http://[::]/', '[::] is unspecified (0.0.0.0/8, ::)'],
+    ].map(([sink, why]) => ({
+      name: `a sink no allow-list lets through: ${sink}, even with *`,
+      input: { type: EventType.environmentRequested, data: requested({ sink }), allow: ['*'] },
+      want: `subject.content.sink: host ${why}: no sink may be there`,
+    })),
+    {
       name: 'a context without a timestamp',
       input: {
         type: EventType.environmentReleased,
@@ -244,8 +275,8 @@ describe('reading a received event', () => {
       want: 'context.timestamp: must be a non-empty string',
     },
   ];
-  it.each(table)('$name', ({ input, want }) => {
-    expect(readInbound(input)).toEqual({ problem: expect.stringContaining(want) });
+  it.each(table)('$name', ({ input: { allow = SINK_ALLOW, ...input }, want }) => {
+    expect(readInbound(input, allow)).toEqual({ problem: expect.stringContaining(want) });
   });
 });
 
@@ -336,6 +367,7 @@ describe('the inbound endpoint', () => {
     server = createServer((req, res) =>
       inboundHandler(objects, {
         namespaces: ['team-a'],
+        sinkAllow: SINK_ALLOW,
         token: 's3cret',
         source: BRIDGE_SOURCE,
         logger: pino({ level: 'silent' }),
@@ -476,6 +508,22 @@ describe('the inbound endpoint', () => {
     const values = { blob: 'x'.repeat(70 * 1024) };
     expect((await post(requested({ tools: [{ name: 'argo-cd', values }] }))).status).toBe(413);
     expect(objects.writes).toBe(0);
+  });
+
+  it('refuses at the door a sink the bridge would not send to: 400 naming it, nothing written', async () => {
+    for (const sink of ['http://169.254.169.254/latest', 'http://events.example.org/']) {
+      const answer = await post(requested({ sink }));
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatch(/^subject\.content\.sink: host \S+ is /);
+    }
+    expect(objects.writes).toBe(0);
+    // Nor does an update to an existing claim take one.
+    expect((await post(requested({ sink: 'http://broker.team-a.svc/' }))).body).toEqual({
+      result: 'created',
+    });
+    const later = requested({ sink: 'http://[::1]:8080/' }, 'e-2', '2026-11-25T10:00:00.000Z');
+    expect((await post(later)).status).toBe(400);
+    expect(stored()!.spec).toMatchObject({ events: { sink: 'http://broker.team-a.svc/' } });
   });
 
   it('answers 400 for what the API server refuses as invalid, 5xx (retried) when it fails', async () => {

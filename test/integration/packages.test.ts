@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,12 +14,27 @@ import { readPackageStream } from '../support/xpkg.js';
 
 type Obj = Record<string, unknown>;
 
+const run = promisify(execFile);
+/** The project's tools: Crossplane core as `crossplane`, and the Crossplane CLI as `crank`. */
+const TOOLS_BIN = realpathSync('.tools/bin');
+
+/** package/build.sh into a new folder, in the environment `env`. */
+async function build(env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'xenv-packages-'));
+  await run('bash', ['package/build.sh', dir], { env });
+  return dir;
+}
+
+/** This process's environment without CROSSPLANE_CLI, with `path` first on PATH. */
+function withoutCli(path: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path}:${process.env.PATH ?? ''}` };
+  delete env.CROSSPLANE_CLI;
+  return env;
+}
+
 let out: string;
 beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'xenv-packages-'));
-  await promisify(execFile)('bash', ['package/build.sh', out], {
-    env: { ...process.env, CROSSPLANE_CLI: realpathSync('.tools/bin/crank') },
-  });
+  out = await build({ ...process.env, CROSSPLANE_CLI: `${TOOLS_BIN}/crank` });
 }, 60_000);
 
 const byKindAndName = (objects: Obj[]) =>
@@ -33,8 +48,8 @@ async function sources(...paths: string[]): Promise<Obj[]> {
 }
 
 /** The package's objects; without status, which the CLI writes as its Go types' zero values. */
-async function packaged(file: string): Promise<Obj[]> {
-  return parseYamlDocuments(await readPackageStream(join(out, file))).map(
+async function packaged(file: string, dir = out): Promise<Obj[]> {
+  return parseYamlDocuments(await readPackageStream(join(dir, file))).map(
     ({ status: _, ...object }) => object,
   );
 }
@@ -90,5 +105,30 @@ describe('the packages', () => {
       'Provider crossplane-contrib-provider-helm',
       'Provider crossplane-contrib-provider-kubernetes',
     ]);
+  });
+
+  it('build.sh picks the CLI with xpkg when Crossplane core is the first crossplane on PATH', async () => {
+    // The precondition: .tools/bin's crossplane is Crossplane core, which has no xpkg command.
+    await expect(run(`${TOOLS_BIN}/crossplane`, ['xpkg', '--help'])).rejects.toMatchObject({
+      stderr: expect.stringContaining('unexpected argument xpkg'),
+    });
+    const dir = await build(withoutCli(TOOLS_BIN));
+    for (const file of ['function-xenvironment.xpkg', 'configuration-xenvironment.xpkg']) {
+      expect(await packaged(file, dir)).toEqual(await packaged(file));
+    }
+  }, 60_000);
+
+  it('build.sh names what it tried when no crossplane or crank on PATH has xpkg', async () => {
+    const onlyCore = await mkdtemp(join(tmpdir(), 'xenv-core-'));
+    await symlink(`${TOOLS_BIN}/crossplane`, join(onlyCore, 'crossplane'));
+    const env = { ...withoutCli(onlyCore), PATH: `${onlyCore}:/usr/bin:/bin` };
+    await expect(build(env)).rejects.toMatchObject({
+      stderr: expect.stringContaining(`tried: ${onlyCore}/crossplane`),
+    });
+    await expect(
+      build({ ...env, CROSSPLANE_CLI: `${TOOLS_BIN}/crossplane` }),
+    ).rejects.toMatchObject({
+      stderr: expect.stringContaining('has no xpkg command'),
+    });
   });
 });

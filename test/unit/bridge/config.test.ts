@@ -122,6 +122,10 @@ describe('bridge configuration', () => {
     [{ K_SINK: 'ftp://broker/' }, 'K_SINK: "ftp://broker/": scheme ftp: is not http or https'],
     [{ BRIDGE_SINK_ALLOW: 'a.*.org' }, 'BRIDGE_SINK_ALLOW: "a.*.org" is not a host, *.domain or *'],
     [
+      { BRIDGE_SINK_ALLOW: '*.svc,localhost' },
+      'BRIDGE_SINK_ALLOW: localhost is loopback (127.0.0.0/8, ::1, localhost): no sink may be there',
+    ],
+    [
       { BRIDGE_LEASE_RENEW_DEADLINE_MS: '20000' },
       'BRIDGE_LEASE_*: the lease duration must exceed the renew deadline, and that the retry period',
     ],

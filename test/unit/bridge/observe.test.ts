@@ -235,6 +235,47 @@ describe('observing an XR', () => {
       want: { ...base, deleting: true },
     },
     {
+      name: 'being deleted: a Release Helm is uninstalling still has its artifact, one gone has none',
+      input: {
+        xr: xr({
+          // In the foreground: the garbage collector deletes the Releases first.
+          metadata: {
+            deletionTimestamp: '2026-11-25T10:00:00Z',
+            finalizers: ['foregroundDeletion', FINALIZER],
+          },
+          status: {
+            tools: [
+              { name: 'argo-cd', version: '9.1.0', ready: true },
+              { name: 'cert-manager', version: 'v1.19.1', ready: true },
+            ],
+          },
+        }),
+        composed: [
+          {
+            ...release(toolKey('argo-cd'), 'ready', argoChart),
+            metadata: {
+              annotations: { [COMPOSITION_RESOURCE_NAME_ANNOTATION]: toolKey('argo-cd') },
+              deletionTimestamp: '2026-11-25T10:00:01Z',
+              finalizers: ['finalizer.managedresource.crossplane.io'],
+            },
+          },
+        ],
+      },
+      want: {
+        ...base,
+        deleting: true,
+        tools: [
+          {
+            name: 'argo-cd',
+            version: '9.1.0',
+            ready: true,
+            artifactId: 'pkg:generic/argo-cd@9.1.0',
+          },
+          { name: 'cert-manager', version: 'v1.19.1', ready: false },
+        ],
+      },
+    },
+    {
       name: "deleted, held only by the bridge's finalizer: gone",
       input: {
         xr: xr({

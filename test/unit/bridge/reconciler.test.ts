@@ -41,6 +41,8 @@ class MemoryStore implements Store {
   xr: JsonObject | undefined;
   private version = 1;
   failing = new Set<string>();
+  /** Keys of Releases gone: Helm uninstalled them. */
+  uninstalled = new Set<string>();
   /** Throws instead of writing while > 0: a bridge that dies before its write lands. */
   failWrites = 0;
 
@@ -82,7 +84,10 @@ class MemoryStore implements Store {
           : [{ type: 'Ready', status: 'True', reason: 'Available' }],
       },
     });
-    return [release(CLUSTER_KEY, '0.30.0'), release(ARGO_CD, '9.1.0')];
+    return [release(CLUSTER_KEY, '0.30.0'), release(ARGO_CD, '9.1.0')].filter(
+      (resource) =>
+        !this.uninstalled.has(resource.metadata.annotations[COMPOSITION_RESOURCE_NAME_ANNOTATION]),
+    );
   }
 
   /** As the API server guards a write: 404 when gone, 409 on a stale resourceVersion. */
@@ -381,24 +386,56 @@ describe('bridge reconciler', () => {
   it.each([
     ['a valid record', undefined],
     ['a record claiming deletion', '{"deleted":true}'],
+    ['a damaged record', '{"seq":"x"}'],
     ['no record', ''],
-  ])('announces the deletion of a gone XR with %s and lets it go', async (_, bad) => {
+  ])(
+    'removes the tools of a gone XR with %s, announces its deletion and lets it go',
+    async (_, bad) => {
+      const store = new MemoryStore(xr);
+      const { sent, emit } = sink();
+      await reconciler(store, emit).reconcile(KEY);
+      const before = sent.length;
+      if (bad !== undefined) {
+        store.edit((x) => {
+          const annotations = (x.metadata as Metadata).annotations!;
+          if (bad) annotations[RECORD_ANNOTATION] = bad;
+          else delete annotations[RECORD_ANNOTATION];
+        });
+      }
+      // Deleted in the background, or while no bridge ran: gone, its Release still there.
+      store.delete();
+      await reconciler(store, emit).reconcile(KEY);
+      expect(labels(sent.slice(before))).toEqual([
+        'service.removed dev/argo-cd',
+        'environment.deleted dev',
+      ]);
+      expect(store.xr).toBeUndefined();
+    },
+  );
+
+  it('announces each tool Helm uninstalls while the XR is deleted, then its deletion', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
     await reconciler(store, emit).reconcile(KEY);
-    if (bad !== undefined) {
-      store.edit((x) => {
-        const annotations = (x.metadata as Metadata).annotations!;
-        if (bad) annotations[RECORD_ANNOTATION] = bad;
-        else delete annotations[RECORD_ANNOTATION];
-      });
-    }
+    const before = sent.length;
+    // In the foreground: the garbage collector holds the XR until its Releases are gone.
+    store.edit((x) => ((x.metadata as Metadata).finalizers = ['foregroundDeletion', FINALIZER]));
     store.delete();
     await reconciler(store, emit).reconcile(KEY);
-    expect(labels(sent).filter((l) => l.startsWith('environment.deleted'))).toEqual([
+    expect(sent).toHaveLength(before);
+    store.uninstalled.add(ARGO_CD);
+    store.uninstalled.add(CLUSTER_KEY);
+    await reconciler(store, emit).reconcile(KEY);
+    expect(labels(sent.slice(before))).toEqual(['service.removed dev/argo-cd']);
+    expect(store.record).toMatchObject({ deployed: {}, outbox: [] });
+    store.edit((x) => ((x.metadata as Metadata).finalizers = [FINALIZER]));
+    await reconciler(store, emit).reconcile(KEY);
+    expect(labels(sent.slice(before))).toEqual([
+      'service.removed dev/argo-cd',
       'environment.deleted dev',
     ]);
     expect(store.xr).toBeUndefined();
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
   });
 
   it('re-sends a delivered deletion with its id when the bridge died before letting go', async () => {
@@ -426,6 +463,7 @@ describe('bridge reconciler', () => {
     ['http://', /is not an absolute URL/],
     ['http://x:99999/', /is not an absolute URL/],
     ['http://evil.example.org/', /host evil\.example\.org is not allowed/],
+    ['http://169.254.169.254/latest', /host 169\.254\.169\.254 is link-local/],
   ])('announces an unusable sink %s as an incident to the default sink', async (bad, problem) => {
     const store = new MemoryStore({ ...xr, spec: { ...xr.spec, events: { sink: bad } } });
     const { sent, emit } = sink();

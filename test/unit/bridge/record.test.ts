@@ -146,6 +146,25 @@ describe('bridge record rebuilding', () => {
     expect(planBatch(observation, adopted, '/test', new Date()).outbox).toEqual([]);
   });
 
+  it('while the XR is deleted, adopts the tools whose Release exists: they are removed as they go', () => {
+    // argo-cd uninstalled while the record was damaged: whether it was announced, none can tell.
+    const deleting = {
+      ...observation,
+      deleting: true,
+      tools: [observation.tools[0]!, { name: 'argo-cd', version: '9.1.0', ready: false }],
+    };
+    const adopted = adoptObserved(deleting, 'abcd1234', {});
+    expect(recordProblems(adopted)).toEqual([]);
+    expect(Object.keys(adopted.deployed)).toEqual(['cert-manager']);
+    const types = (o: typeof deleting) =>
+      planBatch(o, adopted, '/test', new Date()).outbox.map((e) => e.event.context.type);
+    expect(types(deleting)).toEqual([]);
+    expect(types({ ...deleting, gone: true })).toEqual([
+      'dev.cdevents.service.removed.0.3.0',
+      'dev.cdevents.environment.deleted.0.3.0',
+    ]);
+  });
+
   it('counts a cluster that went unready after tools were composed as created', () => {
     const unready = { ...observation, cluster: { ready: false } };
     expect(adoptObserved(unready, '1', {})).toMatchObject({ created: true, ready: false });

@@ -21,6 +21,18 @@ function ready(o: Observation, ...names: string[]): Observation {
   };
 }
 
+/** The tools `names` as observed once Helm uninstalled them: their Releases gone. */
+function uninstalled(o: Observation, ...names: string[]): Observation {
+  return {
+    ...o,
+    tools: o.tools.map(({ artifactId, ...t }) =>
+      names.includes(t.name)
+        ? { ...t, ready: false }
+        : { ...t, ...(artifactId ? { artifactId } : {}) },
+    ),
+  };
+}
+
 /** Announces everything observed, one transition after the other; deletion is the last word. */
 function drain(o: Observation, record: Recorded): { said: string[]; record: Recorded } {
   const said: string[] = [];
@@ -78,8 +90,9 @@ describe('bridge transitions', () => {
     say(ready(o, 'argo-cd'));
     // The claim drops cert-manager.
     say({ ...o, tools: [o.tools[1]!] });
-    // Deletion: Crossplane tears down what it composed first; that is not announced piecemeal.
-    say({ ...o, deleting: true, cluster: { ready: false }, tools: [] });
+    // Deletion: the status still lists argo-cd; its Release is being uninstalled, then gone.
+    say({ ...o, deleting: true });
+    say({ ...uninstalled(o, 'argo-cd'), deleting: true, cluster: { ready: false } });
     say({ ...o, deleting: true, gone: true });
 
     expect(story).toEqual([
@@ -91,8 +104,88 @@ describe('bridge transitions', () => {
       ['upgraded argo-cd', 'modified (ready)'],
       ['modified (tools)', 'removed cert-manager'],
       [],
+      ['removed argo-cd'],
       ['deleted'],
     ]);
+  });
+
+  describe('announce the tools Helm uninstalls while the environment is deleted', () => {
+    // cert-manager and argo-cd announced as deployed, argo-cd failing since.
+    const healthy = ready(observation({ cluster: { ready: true } }), 'cert-manager', 'argo-cd');
+    const failing = {
+      ...healthy,
+      tools: [healthy.tools[0]!, { ...healthy.tools[1]!, ready: false, failure: 'chart gone' }],
+    };
+    const before = drain(failing, drain(healthy, emptyRecord()).record).record;
+    const deleting = (o: Observation): Observation => ({ ...o, deleting: true });
+    const cases: { name: string; steps: Observation[]; want: string[][] }[] = [
+      {
+        name: 'each once its Release is gone, its open incident resolved first; then the deletion',
+        steps: [
+          deleting(failing),
+          deleting(uninstalled(failing, 'argo-cd')),
+          deleting(uninstalled(failing, 'argo-cd', 'cert-manager')),
+          { ...failing, deleting: true, gone: true },
+        ],
+        want: [
+          [],
+          ['incident-resolved tool/argo-cd', 'removed argo-cd'],
+          ['removed cert-manager'],
+          ['deleted'],
+        ],
+      },
+      {
+        name: 'gone with tools still deployed (uninstalled unseen, or a deletion in the background)',
+        steps: [deleting(failing), { ...failing, deleting: true, gone: true }],
+        want: [
+          [],
+          ['incident-resolved tool/argo-cd', 'removed argo-cd', 'removed cert-manager', 'deleted'],
+        ],
+      },
+      {
+        name: 'a tool the status no longer lists is removed at once',
+        steps: [deleting({ ...failing, tools: [failing.tools[0]!] })],
+        want: [['incident-resolved tool/argo-cd', 'removed argo-cd']],
+      },
+      {
+        name: 'a tool never announced as deployed is not removed',
+        steps: [
+          deleting({
+            ...uninstalled(failing, 'cert-manager'),
+            tools: [
+              ...uninstalled(failing, 'cert-manager').tools,
+              { name: 'x', version: '1', ready: false },
+            ],
+          }),
+        ],
+        want: [['removed cert-manager']],
+      },
+      {
+        name: 'nothing else is announced meanwhile: readiness, failures, the expiry',
+        steps: [
+          deleting({
+            ...healthy,
+            cluster: { ready: false, failure: 'boom' },
+            fatal: 'gone wrong',
+            expiring: '2026-11-25T17:00:00Z',
+          }),
+        ],
+        want: [[]],
+      },
+    ];
+    for (const { name, steps, want } of cases) {
+      it(name, () => {
+        let record = before;
+        const said = steps.map((o) => {
+          const out = drain(o, record);
+          record = out.record;
+          // A second look at the same state says nothing more.
+          if (!o.gone) expect(drain(o, record).said).toEqual([]);
+          return out.said;
+        });
+        expect(said).toEqual(want);
+      });
+    }
   });
 
   describe('announce deployments in dependency order, whatever order the claim lists', () => {
@@ -290,10 +383,40 @@ describe('bridge batches', () => {
     const gone = planBatch({ ...o, deleting: true, gone: true }, bad, '/test', now);
     expect(gone.outbox.map((entry) => entry.event.context.type)).toEqual([
       'dev.cdevents.incident.resolved.0.3.0',
+      'dev.cdevents.service.removed.0.3.0',
       'dev.cdevents.environment.deleted.0.3.0',
     ]);
-    expect(gone.outbox[1]!.event.context.links).toEqual([
-      { linkType: 'END', from: { contextId: gone.outbox[0]!.event.context.id } },
+    expect(gone.outbox[2]!.event.context.links).toEqual([
+      { linkType: 'END', from: { contextId: gone.outbox[1]!.event.context.id } },
     ]);
+  });
+
+  it('remove more tools than a batch holds across batches, the deletion last', () => {
+    const many = {
+      ...o,
+      tools: Array.from({ length: 20 }, (_, i) => ({
+        name: `tool-${String(i).padStart(2, '0')}`,
+        version: '1.0.0',
+        ready: true,
+        artifactId: purl(`tool-${i}`, '1.0.0'),
+      })),
+    };
+    let record = emptyRecord();
+    while ((record = planBatch(many, record, '/test', now)).outbox.length > 0);
+    const gone = { ...many, deleting: true, gone: true };
+    const first = planBatch(gone, record, '/test', now);
+    const second = planBatch(gone, first, '/test', now);
+    const said = [...first.outbox, ...second.outbox].map(({ event }) => [
+      event.context.type.split('.')[3],
+      event.subject.id,
+    ]);
+    expect(first.outbox).toHaveLength(MAX_BATCH);
+    expect(said).toEqual([
+      ...many.tools.map((tool) => ['removed', `team-a/dev/${tool.name}`]),
+      ['deleted', 'team-a/dev'],
+    ]);
+    expect(second).toMatchObject({ deployed: {}, outbox: { length: 5 } });
+    // The same record gives the same batch: a resend repeats the ids.
+    expect(planBatch(gone, record, '/test', now)).toEqual(first);
   });
 });

@@ -299,6 +299,27 @@ const badInput: { name: string; req: () => RunFunctionRequest; message: string |
     { events: { sink: 'http://x:99999/' } },
     'spec.events.sink: "http://x:99999/" is not an absolute URL with a valid host and port',
   ),
+  // What no allow-list lets through: the node or pod itself, or the cloud's metadata service.
+  ...[
+    ['http://169.254.169.254/latest', '169.254.169.254 is link-local (169.254.0.0/16, fe80::/10)'],
+    ['http://[fe80::1]:8080/', '[fe80::1] is link-local (169.254.0.0/16, fe80::/10)'],
+    ['http://127.0.0.53/', '127.0.0.53 is loopback (127.0.0.0/8, ::1, localhost)'],
+    ['http://2130706433/', '127.0.0.1 is loopback (127.0.0.0/8, ::1, localhost)'],
+    ['https://[::1]/hook', '[::1] is loopback (127.0.0.0/8, ::1, localhost)'],
+    ['http://LocalHost:8080/', 'localhost is loopback (127.0.0.0/8, ::1, localhost)'],
+    [
+      'http://[::ffff:169.254.169.254]/',
+      '[::ffff:a9fe:a9fe] is link-local (169.254.0.0/16, fe80::/10)',
+    ],
+    ['http://0.0.0.0/', '0.0.0.0 is unspecified (0.0.0.0/8, ::)'],
+    ['http://[::]:80/', '[::] is unspecified (0.0.0.0/8, ::)'],
+  ].map(([sink, why]) =>
+    badClaim(
+      `sink ${sink}`,
+      { events: { sink } },
+      `spec.events.sink: host ${why}: no sink may be there`,
+    ),
+  ),
   badClaim(
     'a sink longer than the XRD allows, not echoed whole',
     { events: { sink: `http://${'x'.repeat(2048)}` } },
