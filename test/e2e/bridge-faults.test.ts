@@ -419,6 +419,46 @@ afterAll(async () => {
   await cp?.stop();
 });
 
+/**
+ * A chain of tools: app depends on conf, conf on base; the claim lists them out of that order,
+ * and the function's status says each one's dependencies.
+ */
+const CHAIN = [
+  { name: 'base', version: '1.0.0', dependsOn: [] as string[] },
+  { name: 'conf', version: '2.0.0', dependsOn: ['base'] },
+  { name: 'app', version: '3.0.0', dependsOn: ['conf'] },
+];
+const CHAIN_LISTED = ['app', 'base', 'conf'];
+
+/** The function's status of a chain environment, `ready` its tools ready so far. */
+function chainStatus(name: string, ready: Set<string>): Obj {
+  return {
+    ...readyEnvironmentStatus(name, []),
+    tools: CHAIN_LISTED.map((tool) => {
+      const { version, dependsOn } = CHAIN.find((t) => t.name === tool)!;
+      return {
+        name: tool,
+        version,
+        ready: ready.has(tool),
+        ...(dependsOn.length ? { dependsOn } : {}),
+      };
+    }),
+  };
+}
+
+/** Plays provider-helm installing a Release: created, then Ready when `ready`. */
+async function install(xr: string, key: string, version: string, ready: boolean): Promise<void> {
+  await custom.createClusterCustomObject({ ...releases, body: composedRelease(xr, key, version) });
+  if (ready) await markReady(xr, key);
+}
+
+async function markReady(xr: string, key: string): Promise<void> {
+  await custom.patchClusterCustomObjectStatus(
+    { ...releases, name: `${xr}-${key}`, body: { status: { conditions: conditions('ready') } } },
+    merge,
+  );
+}
+
 describe('the bridge under faults', () => {
   let a: BridgeProcess;
   let steady: Env;
@@ -471,6 +511,77 @@ describe('the bridge under faults', () => {
     await set(env!, 'tool-a', 'ready');
     await allSettled();
   });
+
+  // A container restarted at once keeps its pod's name, so takes its lease back at once; a process
+  // of another name waits the lease out: both, in turns.
+  it('announces a chain of tools in dependency order, nothing lost, when killed twice in a second while they come up', async () => {
+    await a.stop('SIGKILL');
+    const pause = [0, 50, 200, 400];
+    for (let round = 0; round < 4; round++) {
+      const name = `chain-${round}`;
+      const identity = (step: string) => (round % 2 ? 'bridge-a' : `bridge-${name}-${step}`);
+      a = await startBridge(identity('start'));
+      await custom.createClusterCustomObject({
+        ...xrType,
+        body: {
+          apiVersion: 'platform.xenvironment.io/v1alpha1',
+          kind: 'XEnvironment',
+          metadata: { name, finalizers: [CROSSPLANE_FINALIZER] },
+          spec: { tools: CHAIN_LISTED.map((tool) => ({ name: tool })) },
+        },
+      });
+      const ready = new Set<string>();
+      const status = () =>
+        custom.patchClusterCustomObjectStatus(
+          { ...xrType, name, body: { status: chainStatus(name, ready) } },
+          merge,
+        );
+      await status();
+      await install(name, 'cluster', '0.30.0', true);
+      const mine = () =>
+        checkEventLog(
+          events().filter((e) => e.subject.id === name || e.subject.id.startsWith(`${name}/`)),
+        );
+      await eventually('requested and created', async () =>
+        mine().distinct.length >= 2 ? true : undefined,
+      );
+      // Each tool installs once the one before is Ready; the bridge is killed and started again
+      // as conf's and as app's Releases appear, while their readiness is still to be announced.
+      for (const tool of CHAIN) {
+        await install(name, `tool-${tool.name}`, tool.version, false);
+        if (tool.name !== 'base') {
+          await a.stop('SIGKILL');
+          figures.kills++;
+          a = await startBridge(identity(tool.name));
+        }
+        await sleep(pause[round]!);
+        await markReady(name, `tool-${tool.name}`);
+        ready.add(tool.name);
+        await status();
+        await sleep(pause[round]!);
+      }
+      const said = await eventually(
+        `${name} Ready announced`,
+        async () => {
+          const log = mine();
+          return log.distinct.some((e) => kind(e) === 'environment.modified') ? log : undefined;
+        },
+        60_000,
+      );
+      expect(said.problems).toEqual([]);
+      expect(said.distinct.map((e) => `${kind(e)} ${e.subject.id}`)).toEqual([
+        `environment.requested ${name}`,
+        `environment.created ${name}`,
+        `service.deployed ${name}/base`,
+        `service.deployed ${name}/conf`,
+        `service.deployed ${name}/app`,
+        `environment.modified ${name}`,
+      ]);
+      await a.stop('SIGKILL');
+    }
+    a = await startBridge('bridge-a');
+    await ready(a);
+  }, 180_000);
 
   it('loses, repeats and invents nothing while killed, failed by its sink, and corrupted', async () => {
     const chaotic = envs.filter((env) => env !== steady);
