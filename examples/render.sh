@@ -9,8 +9,8 @@
 #   cluster-starting cluster-ready tools-starting some-tools-ready all-ready (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cli=${CROSSPLANE_CLI:-$(command -v crossplane || command -v crank || echo .tools/bin/crank)}
-[ -x "$(command -v "$cli")" ] || { echo "render.sh: needs the Crossplane CLI: npm run tools, or crossplane on PATH" >&2; exit 1; }
+source package/crossplane-cli.sh
+cli=$(crossplane_cli render render.sh .tools/bin/crank)
 case ${1:-v1} in
   v1) examples=examples apis=apis/xenvironment ;;
   v2) examples=examples/v2 apis=apis/xenvironment-v2 ;;

@@ -7,22 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: package/build.sh <output dir> [crossplane xpkg build flags]" >&2; exit 1; }
-# The CLI is the binary with an xpkg command: CROSSPLANE_CLI if set, else the first `crossplane`,
-# then `crank`, on PATH that has one. Crossplane core is a `crossplane` binary too (the project's
-# .tools/bin holds both), and has no xpkg ("unexpected argument xpkg").
-has_xpkg() { "$1" xpkg --help >/dev/null 2>&1; }
-if [ -n "${CROSSPLANE_CLI:-}" ]; then
-  cli=$CROSSPLANE_CLI
-  has_xpkg "$cli" || { echo "build.sh: CROSSPLANE_CLI=$cli has no xpkg command: it must be the Crossplane CLI (crank), not Crossplane core" >&2; exit 1; }
-else
-  cli=
-  tried=()
-  while IFS= read -r candidate; do
-    tried+=("$candidate")
-    if has_xpkg "$candidate"; then cli=$candidate; break; fi
-  done < <(type -ap crossplane; type -ap crank)
-  [ -n "$cli" ] || { echo "build.sh: needs the Crossplane CLI (crossplane or crank with an xpkg command) on PATH, or CROSSPLANE_CLI; tried: ${tried[*]:-none found}" >&2; exit 1; }
-fi
+source package/crossplane-cli.sh
+cli=$(crossplane_cli xpkg build.sh)
 out=$(mkdir -p "$1" && cd "$1" && pwd); shift
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
