@@ -744,7 +744,8 @@ describe.sequential('a namespaced Environment (v2 XRD)', () => {
         'Foreground',
       );
       await wait('the Environment gone', async () => (await read()) === undefined, 240_000);
-      await expectDeletion(`${TEAM_B}/preview`, ['widgets-crd'], await events.next(2));
+      // Its tools since the step above: widgets-crd and settings.
+      await expectDeletion(`${TEAM_B}/preview`, ['settings', 'widgets-crd'], await events.next(3));
       expect(v2Timeline.at('tool-widgets-crd').gone).toBeLessThanOrEqual(
         v2Timeline.at('cluster').gone!,
       );
