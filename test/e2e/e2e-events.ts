@@ -72,6 +72,33 @@ export class Events {
     return this.take(count);
   }
 
+  /** The labels of the events up to the next `last` (the deletion, say), once it has arrived. */
+  async until(last: string, timeoutMs = 120_000): Promise<string[]> {
+    const started = Date.now();
+    for (;;) {
+      const labels = this.distinct()
+        .slice(this.seen)
+        .map((r) => label(r.event.data as Obj));
+      const at = labels.indexOf(last);
+      if (at !== -1) return this.take(this.seen + at + 1);
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`no ${last} after ${this.seen} events: ${labels.join(', ')}`);
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+
+  /** The tools of `environment` (its subject id) announced as deployed so far. */
+  deployedTools(environment: string): string[] {
+    return this.distinct()
+      .map((r) => r.event.data as { context: { type: string }; subject: { id: string } })
+      .filter((d) => d.context.type.includes('service.deployed'))
+      .map((d) => d.subject.id)
+      .filter((id) => id.startsWith(`${environment}/`))
+      .map((id) => id.slice(environment.length + 1))
+      .sort();
+  }
+
   private take(upTo: number): string[] {
     const fresh = this.distinct()
       .slice(this.seen, upTo)
