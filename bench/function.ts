@@ -1,5 +1,6 @@
 /**
- * The function against two peers under the same load: the native Go port (bench/peer) and
+ * The function, under each runtime (bench/runtimes.ts: the image's Node, this machine's, the
+ * image itself), against two peers under the same load: the native Go port (bench/peer) and
  * function-go-templating. ghz over loopback, plaintext, each server pinned to the same single core
  * (the load generator to the other), 16 concurrent streams; and a fixed-rate, open-loop client
  * (bench/load) for latency as Crossplane feels it.
@@ -15,10 +16,10 @@ import {
 } from '@crossplane-org/function-sdk-typescript';
 import { connectFunction } from '../test/support/function-server.js';
 import { loadRequest } from '../test/support/requests.js';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.js';
 import { freePort } from '../test/support/net.js';
 import { listening } from '../test/controlplane/processes.js';
 import { cpuSeconds, peakRssMiB } from '../test/support/proc.js';
+import type { Runtime } from './runtimes.js';
 
 const BIN = '.tools/bin';
 const BUILT = 'dist/bench';
@@ -34,26 +35,56 @@ export interface Server {
   name: string;
   command: string;
   args: (port: number) => string[];
-  /** Set on top of the benchmark's own environment. */
+  /** Set on top of the benchmark's own environment, or the whole of it with `ownEnv`. */
   env?: Readonly<Record<string, string>>;
+  ownEnv?: boolean;
   /** The benchmark's request of `tools` tools, as this server takes it. */
   request: (tools: number) => RunFunctionRequest;
+  /** Answers RunFunction with an empty response (a floor), or is `node` alone (no gRPC). */
+  floor?: 'grpc' | 'node';
 }
 
-export const ours: Server = {
-  name: 'function-xenvironment (Node)',
-  command: process.execPath,
-  // As the image runs it: the bundle, with the image's heap settings and environment.
-  env: IMAGE_ENV,
-  args: (port) => [
-    ...IMAGE_NODE_FLAGS,
-    'dist/bundle/function/main.mjs',
-    '--insecure',
-    '--address',
-    `127.0.0.1:${port}`,
-  ],
-  request: loadRequest,
-};
+/** The function as `runtime` runs it: with the image's flags and environment. */
+export function ours(runtime: Runtime): Server {
+  return {
+    name: `function-xenvironment (${runtime.label})`,
+    command: runtime.function[0]!,
+    args: (port) => [...runtime.function.slice(1), '--insecure', '--address', `127.0.0.1:${port}`],
+    env: runtime.env,
+    ownEnv: true,
+    request: loadRequest,
+  };
+}
+
+/** `node` alone, listening on the port (the earliest any Node server can answer), and grpc-js. */
+function floors(runtime: Runtime): Server[] {
+  const listen = (port: number) =>
+    runtime.node(`require('net').createServer().listen(${port}, '127.0.0.1')`);
+  const found: Server[] = [
+    {
+      name: `node alone (${runtime.label})`,
+      command: listen(0)[0]!,
+      args: (port) => listen(port).slice(1),
+      env: runtime.env,
+      ownEnv: true,
+      request: loadRequest,
+      floor: 'node',
+    },
+  ];
+  const { grpcFloor } = runtime;
+  if (grpcFloor) {
+    found.push({
+      name: `node + grpc-js (${runtime.label})`,
+      command: grpcFloor('')[0]!,
+      args: (port) => grpcFloor(`127.0.0.1:${port}`).slice(1),
+      env: runtime.env,
+      ownEnv: true,
+      request: loadRequest,
+      floor: 'grpc',
+    });
+  }
+  return found;
+}
 export const goPort: Server = {
   name: 'Go port (grpc-go)',
   command: join(BUILT, 'peer'),
@@ -81,7 +112,7 @@ export const goTemplating: Server = {
     };
   },
 };
-export const servers = [ours, goPort, goTemplating];
+export const peers = [goPort, goTemplating];
 
 interface Running {
   process: ChildProcess;
@@ -96,12 +127,15 @@ async function start(server: Server): Promise<Running> {
   const started = performance.now();
   const child = spawn('taskset', ['-c', SERVER_CORE, server.command, ...server.args(port)], {
     stdio: 'ignore',
-    env: { ...process.env, ...server.env },
+    env: server.ownEnv ? { ...server.env } : { ...process.env, ...server.env },
   });
   // Poll the port, not RunFunction: a gRPC client that was refused backs off for a second.
   while (!(await listening(port))) {
     if (performance.now() - started > 15_000) throw new Error(`${server.name} did not listen`);
     await new Promise((done) => setTimeout(done, 1));
+  }
+  if (server.floor === 'node') {
+    return { process: child, address, coldStartMs: performance.now() - started };
   }
   const client = connectFunction(address, grpc.credentials.createInsecure());
   try {
@@ -170,7 +204,10 @@ function ghz(
 
 /** The request as protobuf bytes, which both ghz (--binary) and bench/load send as they are. */
 async function writeRequest(server: Server, tools: number, dir: string): Promise<string> {
-  const file = join(dir, `${servers.indexOf(server)}-request-${tools}.bin`);
+  const file = join(
+    dir,
+    `${peers.includes(server) ? peers.indexOf(server) : 'ours'}-request-${tools}.bin`,
+  );
   await writeFile(file, RunFunctionRequest.encode(server.request(tools)).finish());
   return file;
 }
@@ -207,17 +244,20 @@ function withoutEmptyAnnotations(resource: Obj): Obj {
   return { ...resource, metadata };
 }
 
-/** Ours and a peer must render the same before they are timed. */
+/**
+ * Ours and a peer must render the same before they are timed; and ours the same under every
+ * runtime (`peer` one of ours, compared in full).
+ */
 async function sameRendering(a: Running, b: Running, peer: Server, tools: number): Promise<void> {
   const [left, right] = [a, b].map((running) =>
     connectFunction(running.address, grpc.credentials.createInsecure()),
   );
   try {
     const [x, y] = await Promise.all([
-      left!.call(ours.request(tools)),
+      left!.call(loadRequest(tools)),
       right!.call(peer.request(tools)),
     ]);
-    const parts = { summary: peer === goPort, conditions: peer === goTemplating };
+    const parts = { summary: peer !== goTemplating, conditions: peer !== goPort };
     const [vx, vy] = [x, y].map((rsp) => JSON.stringify(sortKeys(view(rsp, parts))));
     if (vx !== vy) {
       throw new Error(`${peer.name} renders differently for ${tools} tools:\n${vx}\n${vy}`);
@@ -359,12 +399,28 @@ export interface ServerFigures {
   rssMiB: number;
 }
 
+/** What a runtime gives any Node server: the floors under the function's own figures. */
+export interface Floors {
+  /** `node` alone, from spawn to listening. */
+  nodeStartMs: number;
+  /** `node` + grpc-js, from spawn to its first RunFunction answered. */
+  grpcStartMs?: number;
+  /** `node` + grpc-js idle after that first RunFunction: its peak RSS. */
+  grpcRssMiB?: number;
+}
+
 export interface FunctionFigures {
+  /** Ours under each runtime (the first the headline), then the peers, by name. */
   servers: Record<string, ServerFigures>;
+  /** Our servers' names, by runtime label. */
+  ours: Record<string, string>;
+  floors: Record<string, Floors>;
+  runtimes: Runtime[];
   scaling: { tools: number; result: LoadResult }[];
   /**
-   * Each at half the rate at which ours would fill its core: with light requests only (`rate`),
-   * and with 5% heavy ones (`mixedRate`, from the CPU of each kind). The Go port at `rate`.
+   * Each at half the rate at which ours (the headline runtime) would fill its core: with light
+   * requests only (`rate`), and with 5% heavy ones (`mixedRate`, from the CPU of each kind). The
+   * Go port at `rate`.
    */
   fixedRate: {
     rate: number;
@@ -374,34 +430,66 @@ export interface FunctionFigures {
     goPort: FixedRate;
   };
   requests: number;
+  /** Cold starts per server, in rounds that take turns between them. */
+  starts: number;
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 export async function benchFunction(
   dir: string,
   log: (line: string) => void,
+  runtimes: Runtime[],
 ): Promise<FunctionFigures> {
   const requests = Number(process.env.BENCH_REQUESTS ?? 20_000);
   const seconds = Number(process.env.BENCH_FIXED_RATE_SECONDS ?? 20);
-  const coldStarts: Record<string, number> = {};
-  for (const server of servers) {
-    const starts: number[] = [];
-    for (let i = 0; i < 5; i++) {
+  const startRounds = Number(process.env.BENCH_STARTS ?? 11);
+  const ourServers = runtimes.map(ours);
+  const servers = [...ourServers, ...peers];
+  const headline = ourServers[0]!;
+
+  // Cold starts, and the floors under them: rounds that take turns between every server, so
+  // that the machine's drift weighs on all alike.
+  const floorServers = runtimes.flatMap(floors);
+  const started: Record<string, number[]> = {};
+  for (let round = 0; round < startRounds; round++) {
+    for (const server of [...floorServers, ...servers]) {
       const running = await start(server);
-      starts.push(running.coldStartMs);
+      (started[server.name] ??= []).push(running.coldStartMs);
       await stop(running);
     }
-    starts.sort((a, b) => a - b);
-    coldStarts[server.name] = starts[2]!;
-    log(`${server.name}: cold start median of 5: ${starts[2]!.toFixed(0)} ms`);
+  }
+  const coldStarts = Object.fromEntries(
+    Object.entries(started).map(([name, times]) => [name, median(times)]),
+  );
+  for (const [name, ms] of Object.entries(coldStarts)) {
+    log(`${name}: start to first answer, median of ${startRounds}: ${ms.toFixed(0)} ms`);
+  }
+  const floorFigures: Record<string, Floors> = {};
+  for (const runtime of runtimes) {
+    const figures: Floors = { nodeStartMs: coldStarts[`node alone (${runtime.label})`]! };
+    const grpcFloor = floorServers.find((s) => s.name === `node + grpc-js (${runtime.label})`);
+    if (grpcFloor) {
+      figures.grpcStartMs = coldStarts[grpcFloor.name]!;
+      const running = await start(grpcFloor);
+      await new Promise((done) => setTimeout(done, 1000));
+      figures.grpcRssMiB = await peakRssMiB(running.process.pid!);
+      await stop(running);
+      log(
+        `${grpcFloor.name}: idle after one RunFunction, RSS ${figures.grpcRssMiB.toFixed(1)} MiB`,
+      );
+    }
+    floorFigures[runtime.label] = figures;
   }
 
   const running = await Promise.all(servers.map(start));
   try {
-    for (const peer of [goPort, goTemplating]) {
+    for (const [i, server] of servers.entries()) {
+      if (i === 0) continue;
       for (const tools of [1, 10, 50, 200]) {
-        await sameRendering(running[0]!, running[servers.indexOf(peer)]!, peer, tools);
+        await sameRendering(running[0]!, running[i]!, server, tools);
       }
-      log(`ours and ${peer.name} render the same for 1, 10, 50 and 200 tools`);
+      log(`${headline.name} and ${server.name} render the same for 1, 10, 50 and 200 tools`);
     }
   } finally {
     await Promise.all(running.map(stop));
@@ -409,9 +497,13 @@ export async function benchFunction(
 
   const figures: FunctionFigures = {
     servers: {},
+    ours: Object.fromEntries(runtimes.map((runtime, i) => [runtime.label, ourServers[i]!.name])),
+    floors: floorFigures,
+    runtimes,
     scaling: [],
     fixedRate: undefined!,
     requests,
+    starts: startRounds,
   };
   const files = await Promise.all(
     servers.map(async (server) => ({
@@ -419,9 +511,8 @@ export async function benchFunction(
       heavy: await writeRequest(server, 200, dir),
     })),
   );
-  // All three up at once, each load in bursts that take turns: this machine's speed drifts
-  // within minutes, and a drift then weighs on every server alike instead of on whichever ran
-  // during it.
+  // All up at once, each load in bursts that take turns: this machine's speed drifts within
+  // minutes, and a drift then weighs on every server alike instead of on whichever ran during it.
   const runs = await Promise.all(servers.map(start));
   try {
     // function-go-templating is several times slower: fewer requests, for a run of similar length.
@@ -436,7 +527,7 @@ export async function benchFunction(
       log(`${server.name}, 10 tools: ${describeLoad(lightLoads[i]!)}`);
       log(`${server.name}, 200 tools: ${describeLoad(heavyLoads[i]!)}`);
     });
-    const oursAt = servers.indexOf(ours);
+    const oursAt = 0;
     const oursFiles = files[oursAt]!;
     const rate = Math.round(1e6 / lightLoads[oursAt]!.cpuMicros / 2);
     const mixedCpu = 0.95 * lightLoads[oursAt]!.cpuMicros + 0.05 * heavyLoads[oursAt]!.cpuMicros;
@@ -444,7 +535,7 @@ export async function benchFunction(
     const lightOnly = fixedRate(runs[oursAt]!, oursFiles, rate, seconds);
     const mixed = fixedRate(runs[oursAt]!, oursFiles, mixedRate, seconds, 0.05);
     log(
-      `ours at a fixed ${rate} req/s: p99 ${lightOnly.light.p99Ms.toFixed(2)} ms; at ${mixedRate} req/s with 5% heavy: light p99 ${mixed.light.p99Ms.toFixed(2)} ms, heavy p99 ${mixed.heavy?.p99Ms.toFixed(2)} ms`,
+      `${headline.name} at a fixed ${rate} req/s: p99 ${lightOnly.light.p99Ms.toFixed(2)} ms; at ${mixedRate} req/s with 5% heavy: light p99 ${mixed.light.p99Ms.toFixed(2)} ms, heavy p99 ${mixed.heavy?.p99Ms.toFixed(2)} ms`,
     );
     const goPortAt = servers.indexOf(goPort);
     const goPortFixed = fixedRate(runs[goPortAt]!, files[goPortAt]!, rate, seconds);
@@ -464,15 +555,15 @@ export async function benchFunction(
     await Promise.all(runs.map(stop));
   }
 
-  const run = await start(ours);
+  const run = await start(headline);
   try {
     for (const tools of [1, 10, 50, 200]) {
-      const data = await writeRequest(ours, tools, dir);
+      const data = await writeRequest(headline, tools, dir);
       // Fewer of the larger ones, which cost about proportionally more.
       const n = Math.max(200, Math.round((requests / 4) * Math.min(1, 10 / tools)));
       const result = await timedLoad(run, data, n);
       figures.scaling.push({ tools, result });
-      log(`ours with ${tools} tools: ${describeLoad(result)}`);
+      log(`${headline.name} with ${tools} tools: ${describeLoad(result)}`);
     }
   } finally {
     await stop(run);

@@ -3,180 +3,205 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { benchFunction, servers, type ServerFigures } from './function.js';
+import { benchFunction, goPort, goTemplating, type ServerFigures } from './function.js';
 import { benchBridge } from './bridge.js';
+import { runtimes as findRuntimes } from './runtimes.js';
 
 const log = (line: string) => console.log(`bench: ${line}`);
-
-interface Row {
-  figure: string;
-  /** Ours, the Go port, function-go-templating. */
-  values: [string, string?, string?];
-  goal?: string;
-}
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 const ratio = (a: number, b: number | undefined) => (b ? `${fmt(a / b, 2)}×` : '');
 
-/** A figure of all three, with our ratios to each peer. */
-function compared(
-  figure: string,
-  values: [number, number, number],
-  digits: number,
-  goal = '',
-): Row & { ratios: [string, string] } {
-  return {
-    figure,
-    values: [fmt(values[0], digits), fmt(values[1], digits), fmt(values[2], digits)],
-    ratios: [ratio(values[0], values[1]), ratio(values[0], values[2])],
-    goal,
-  };
+interface Row {
+  figure: string;
+  /** Ours under each runtime (headline first), then the Go port and function-go-templating. */
+  values: string[];
+  goal?: string;
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'xenv-bench-'));
-  const fn = await benchFunction(dir, log);
+  const runtimes = await findRuntimes(dir, log);
+  const fn = await benchFunction(dir, log, runtimes);
   const bridge = process.env.BENCH_SKIP_BRIDGE ? undefined : await benchBridge(log);
 
-  const [o, p, t] = servers.map((server) => fn.servers[server.name]!) as [
-    ServerFigures,
-    ServerFigures,
-    ServerFigures,
-  ];
-  const all = (pick: (figures: ServerFigures) => number): [number, number, number] => [
-    pick(o),
-    pick(p),
-    pick(t),
-  ];
+  const labels = runtimes.map((runtime) => runtime.label);
+  const oursOf = labels.map((label) => fn.servers[fn.ours[label]!]!);
+  const go = fn.servers[goPort.name]!;
+  const templating = fn.servers[goTemplating.name]!;
+  const columns = labels.length + 2;
+  /** Every server's figure; ours with their ratios to the Go port and to function-go-templating. */
+  const compared = (
+    figure: string,
+    pick: (figures: ServerFigures) => number,
+    digits: number,
+    goal = '',
+  ): Row => ({
+    figure,
+    values: [
+      ...oursOf.map(
+        (f) =>
+          `${fmt(pick(f), digits)} (${ratio(pick(f), pick(go))} · ${ratio(pick(f), pick(templating))})`,
+      ),
+      fmt(pick(go), digits),
+      fmt(pick(templating), digits),
+    ],
+    goal,
+  });
+  /** A figure of the headline runtime only (its first column). */
+  const headline = (figure: string, value: string, goal = ''): Row => ({
+    figure,
+    values: [value],
+    goal,
+  });
+  /** A figure of each runtime (our columns), where it has one. */
+  const perRuntime = (
+    figure: string,
+    pick: (label: string) => number | undefined,
+    digits: number,
+    goal = '',
+  ): Row => ({
+    figure,
+    values: labels.map((label) => {
+      const value = pick(label);
+      return value === undefined ? '' : fmt(value, digits);
+    }),
+    goal,
+  });
   const { fixedRate } = fn;
-  const rows: (Row & { ratios?: [string, string] })[] = [
-    compared(
-      'CPU per RunFunction, 10 tools (µs)',
-      all((f) => f.light.cpuMicros),
-      0,
-      '≤ 0.7× Go port',
-    ),
+  const rows: Row[] = [
+    compared('CPU per RunFunction, 10 tools (µs)', (f) => f.light.cpuMicros, 0, '≤ 0.7× Go port'),
     compared(
       'CPU per RunFunction, 200 tools (µs)',
-      all((f) => f.heavy.cpuMicros),
+      (f) => f.heavy.cpuMicros,
       0,
       '≤ 0.5× Go port, ≤ 3,000 µs',
     ),
-    compared(
-      'closed loop, 10 tools, 16 streams: req/s',
-      all((f) => f.light.rps),
-      0,
-    ),
-    compared(
-      'closed loop, 10 tools, 16 streams: p50 (ms)',
-      all((f) => f.light.p50Ms),
-      2,
-    ),
-    compared(
-      'closed loop, 10 tools, 16 streams: p99 (ms)',
-      all((f) => f.light.p99Ms),
-      2,
-    ),
+    compared('closed loop, 10 tools, 16 streams: req/s', (f) => f.light.rps, 0),
+    compared('closed loop, 10 tools, 16 streams: p50 (ms)', (f) => f.light.p50Ms, 2),
+    compared('closed loop, 10 tools, 16 streams: p99 (ms)', (f) => f.light.p99Ms, 2),
     {
       figure: `fixed ${fixedRate.rate} req/s (half our saturation), 10 tools: p99 (ms)`,
-      values: [fmt(fixedRate.light.light.p99Ms, 2), fmt(fixedRate.goPort.light.p99Ms, 2)],
-      ratios: [ratio(fixedRate.light.light.p99Ms, fixedRate.goPort.light.p99Ms), ''],
-      goal: '≤ 2 ms',
-    },
-    {
-      figure: `fixed ${fixedRate.mixedRate} req/s (half our saturation), 5% of them 200 tools: p99 of the 10-tool ones (ms)`,
-      values: [fmt(fixedRate.mixed.light.p99Ms, 2)],
-      goal: '≤ 2 ms',
-    },
-    {
-      figure: `fixed ${fixedRate.mixedRate} req/s, 5% of them 200 tools: p99 of the 200-tool ones (ms)`,
-      values: [fmt(fixedRate.mixed.heavy?.p99Ms ?? NaN, 2)],
-    },
-    compared(
-      'peak RSS under load (MiB)',
-      all((f) => f.rssMiB),
-      1,
-      '≤ 64 MiB',
-    ),
-    compared(
-      'cold start to first RunFunction (ms)',
-      all((f) => f.coldStartMs),
-      0,
-      '≤ 200 ms',
-    ),
-    ...fn.scaling.map(({ tools, result }) => ({
-      figure: `ours, ${tools} tools: req/s · p50 · p99 (ms) · CPU/request (µs)`,
       values: [
+        `${fmt(fixedRate.light.light.p99Ms, 2)} (${ratio(fixedRate.light.light.p99Ms, fixedRate.goPort.light.p99Ms)})`,
+        ...Array<string>(labels.length - 1).fill(''),
+        fmt(fixedRate.goPort.light.p99Ms, 2),
+      ],
+      goal: '≤ 2 ms',
+    },
+    headline(
+      `fixed ${fixedRate.mixedRate} req/s (half our saturation), 5% of them 200 tools: p99 of the 10-tool ones (ms)`,
+      fmt(fixedRate.mixed.light.p99Ms, 2),
+      '≤ 2 ms',
+    ),
+    headline(
+      `fixed ${fixedRate.mixedRate} req/s, 5% of them 200 tools: p99 of the 200-tool ones (ms)`,
+      fmt(fixedRate.mixed.heavy?.p99Ms ?? NaN, 2),
+    ),
+    compared('peak RSS under load (MiB)', (f) => f.rssMiB, 1, '≤ 64 MiB'),
+    perRuntime(
+      'floor: node + grpc-js, idle after one RunFunction, RSS (MiB)',
+      (label) => fn.floors[label]?.grpcRssMiB,
+      1,
+    ),
+    compared(
+      `cold start to first RunFunction (ms), median of ${fn.starts}`,
+      (f) => f.coldStartMs,
+      0,
+      '≤ 150 ms',
+    ),
+    perRuntime(
+      'floor: node alone, spawn to listening (ms)',
+      (label) => fn.floors[label]?.nodeStartMs,
+      0,
+    ),
+    perRuntime(
+      'floor: node + grpc-js, spawn to first RunFunction (ms)',
+      (label) => fn.floors[label]?.grpcStartMs,
+      0,
+    ),
+    ...fn.scaling.map(({ tools, result }) =>
+      headline(
+        `ours, ${tools} tools: req/s · p50 · p99 (ms) · CPU/request (µs)`,
         `${fmt(result.rps, 0)} · ${fmt(result.p50Ms, 2)} · ${fmt(result.p99Ms, 2)} · ${fmt(result.cpuMicros, 0)}`,
-      ] as Row['values'],
-    })),
+      ),
+    ),
   ];
   if (bridge) {
     rows.push(
-      {
-        figure: `bridge: status patch → CloudEvent p50 at ${bridge.flipsPerSecond} flips/s (ms), ${bridge.environments} XRs`,
-        values: [fmt(bridge.p50Ms)],
-      },
-      {
-        figure: `bridge: status patch → CloudEvent p99 at ${bridge.flipsPerSecond} flips/s (ms)`,
-        values: [fmt(bridge.p99Ms)],
-        goal: '≤ 100 ms',
-      },
-      {
-        figure: 'bridge: events/s draining a backlog, 1 event per environment',
-        values: [fmt(bridge.drainPerSecond, 0)],
-        goal: '≥ 1,000/s',
-      },
-      {
-        figure: `bridge: events/s draining a backlog of environments that came up while it was stopped, ${bridge.eventsPerEnvironment} events each`,
-        values: [fmt(bridge.lateDrainPerSecond, 0)],
-        goal: '≥ 1,000/s',
-      },
-      {
-        figure: 'bridge: events sent again after a graceful restart (SIGTERM)',
-        values: [String(bridge.repeatedAfterRestart)],
-        goal: '0',
-      },
-      {
-        figure: "bridge: the API server's own single-object patches/s (32 in flight)",
-        values: [fmt(bridge.apiPatchesPerSecond, 0)],
-      },
-      {
-        figure: 'bridge: events/s while every cluster flips Ready at once',
-        values: [fmt(bridge.eventsPerSecond, 0)],
-      },
-      {
-        figure: `bridge: peak RSS (MiB), ${bridge.environments} environments`,
-        values: [fmt(bridge.rssMiB)],
-        goal: '≤ 150 MiB',
-      },
-      {
-        figure: `bridge: peak RSS (MiB), restarted with ${2 * bridge.environments} environments`,
-        values: [fmt(bridge.lateRssMiB)],
-      },
-      {
-        figure: 'bridge: CPU time over the run (s)',
-        values: [fmt(bridge.cpuSeconds, 2)],
-      },
+      headline(
+        `bridge: status patch → CloudEvent p50 at ${bridge.flipsPerSecond} flips/s (ms), ${bridge.environments} XRs`,
+        fmt(bridge.p50Ms),
+      ),
+      headline(
+        `bridge: status patch → CloudEvent p99 at ${bridge.flipsPerSecond} flips/s (ms)`,
+        fmt(bridge.p99Ms),
+        '≤ 100 ms',
+      ),
+      headline(
+        'bridge: events/s draining a backlog, 1 event per environment',
+        fmt(bridge.drainPerSecond, 0),
+        '≥ 1,000/s',
+      ),
+      headline(
+        `bridge: events/s draining a backlog of environments that came up while it was stopped, ${bridge.eventsPerEnvironment} events each`,
+        fmt(bridge.lateDrainPerSecond, 0),
+        '≥ 1,000/s',
+      ),
+      headline(
+        'bridge: events sent again after a graceful restart (SIGTERM)',
+        String(bridge.repeatedAfterRestart),
+        '0',
+      ),
+      headline(
+        "bridge: the API server's own single-object patches/s (32 in flight)",
+        fmt(bridge.apiPatchesPerSecond, 0),
+      ),
+      headline(
+        'bridge: events/s while every cluster flips Ready at once',
+        fmt(bridge.eventsPerSecond, 0),
+      ),
+      headline(
+        `bridge: peak RSS (MiB), ${bridge.environments} environments`,
+        fmt(bridge.rssMiB),
+        '≤ 150 MiB',
+      ),
+      headline(
+        `bridge: peak RSS (MiB), restarted with ${2 * bridge.environments} environments`,
+        fmt(bridge.lateRssMiB),
+      ),
+      headline('bridge: CPU time over the run (s)', fmt(bridge.cpuSeconds, 2)),
     );
   }
 
+  const header = [
+    'figure',
+    ...labels.map((label) => `function-xenvironment, ${label}`),
+    'Go port',
+    'function-go-templating',
+    'goal',
+  ];
   const table = [
-    '| figure | function-xenvironment | Go port | function-go-templating | ours/Go port | ours/go-templating | goal |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| ${header.join(' | ')} |`,
+    `|${' --- |'.repeat(header.length)}`,
     ...rows.map(
       (r) =>
-        `| ${r.figure} | ${[0, 1, 2].map((i) => r.values[i] ?? '').join(' | ')} | ${r.ratios?.join(' | ') ?? ' | '} | ${r.goal ?? ''} |`,
+        `| ${r.figure} | ${Array.from({ length: columns }, (_, i) => r.values[i] ?? '').join(' | ')} | ${r.goal ?? ''} |`,
     ),
   ].join('\n');
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${execFileSync('go', ['version']).toString().trim()}`;
-  console.log(`\n${table}\n\nmachine: ${machine}`);
+  const nodes = runtimes.map((runtime) => `${runtime.label}: ${runtime.version}`).join(', ');
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${nodes}, ${execFileSync('go', ['version']).toString().trim()}`;
+  const legend =
+    'Our figures are followed, in parentheses, by their ratios to the Go port and to ' +
+    'function-go-templating (at a fixed rate, to the Go port at the same rate). The floors are ' +
+    "each runtime's own, in the same run. The bridge runs under this machine's Node.";
+  console.log(`\n${table}\n\n${legend}\n\nmachine: ${machine}`);
 
   const notes = (await readFile('bench/NOTES.md', 'utf8')).trim();
   await writeFile(
     'bench/results.md',
-    `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n${fn.requests} requests per 10-tool load run.\n\n${table}\n\n${notes}\n`,
+    `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n${fn.requests} requests per 10-tool load run.\n\n${table}\n\n${legend}\n\n${notes}\n`,
   );
   log('written to bench/results.md');
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { admissionLimits } from './server/admission.js';
-import { runFunction } from './run-function.js';
+import { knownInputs, runFunction } from './run-function.js';
 import { mutualTls, startFunctionServer } from './server/server.js';
 
 /** Where Crossplane reaches the function in its pod: mTLS on every interface. */
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     maxRecvMessageBytes,
     admission,
     logger,
+    knownInputs,
   });
   logger.info({ address, port, mtls, admission }, 'function listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

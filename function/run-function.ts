@@ -4,17 +4,18 @@ import {
   Status,
   Target,
   to,
+  type Resource,
   type Result,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import type { ObservedResource } from '../common/health.js';
-import { isObject } from '../common/objects.js';
+import { deepFreeze, isObject, type JsonObject } from '../common/objects.js';
 import type { BackendRegistry } from './backends/backend.js';
 import { clusterBackends } from './backends/index.js';
-import { parseCatalog } from './input/catalog.js';
-import { compose, type Observed } from './compose/compose.js';
+import { parseCatalog, recentInputs } from './input/catalog.js';
+import { compose, type DesiredResource, type Observed } from './compose/compose.js';
 import { parseEnvironment } from './input/environment.js';
 import { internalErrorResponse, invalidInputResponse } from './server/fatal.js';
 import { KUBECONFIG_KEY } from './compose/placement.js';
@@ -26,6 +27,12 @@ export interface RunOptions {
   /** The cluster backends catalogues may offer; the shipped ones by default. */
   backends?: BackendRegistry;
 }
+
+/**
+ * What a request's input is likely to equal, for the server's decoder: the catalogues read lately.
+ * An input equal to one of them is given as that object, which parseCatalog finds at once.
+ */
+export const knownInputs: () => readonly object[] = recentInputs;
 
 /**
  * How soon Crossplane is to call again while the environment is not Ready. Crossplane 2.2 stops
@@ -68,13 +75,7 @@ function compositionResponse(
   const rsp = environmentReady ? to(req) : to(req, PROGRESSING_TTL);
   // Assigned, not merged: the SDK's setters deep-merge and concatenate lists.
   const desired = { ...(req.desired?.resources ?? {}) };
-  for (const [key, { resource, ready }] of composed.resources) {
-    desired[key] = {
-      resource,
-      connectionDetails: {},
-      ready: ready ? Ready.READY_TRUE : Ready.READY_FALSE,
-    };
-  }
+  composed.resources.forEach(addDesired, desired);
   const previousComposite = req.desired?.composite;
   const previousStatus = previousComposite?.resource?.status;
   rsp.desired = {
@@ -109,13 +110,44 @@ function compositionResponse(
   return rsp;
 }
 
+function addDesired(
+  this: Record<string, Resource>,
+  { resource, ready }: DesiredResource,
+  key: string,
+): void {
+  this[key] = desiredResource(resource, ready);
+}
+
+/**
+ * The response's entries of kept resources (compose/kept.ts), by resource and readiness: frozen
+ * as they are, and made once.
+ */
+const keptEntries = new WeakMap<object, [Resource | undefined, Resource | undefined]>();
+
+function desiredResource(resource: JsonObject, ready: boolean): Resource {
+  if (!Object.isFrozen(resource)) return newEntry(resource, ready);
+  let kept = keptEntries.get(resource);
+  if (kept === undefined) {
+    kept = [undefined, undefined];
+    keptEntries.set(resource, kept);
+  }
+  return (kept[ready ? 1 : 0] ??= deepFreeze(newEntry(resource, ready)));
+}
+
+function newEntry(resource: JsonObject, ready: boolean): Resource {
+  return { resource, connectionDetails: {}, ready: ready ? Ready.READY_TRUE : Ready.READY_FALSE };
+}
+
 /**
  * Keyed in a Map: a key such as `__proto__` must stay a key. A resource observed without a body
  * still exists, so it is kept as one that says nothing of its health.
  */
 function observedResources(req: RunFunctionRequest): Observed {
   const observed = new Map<string, ObservedResource>();
-  for (const [key, value] of Object.entries(req.observed?.resources ?? {})) {
+  const resources = req.observed?.resources ?? {};
+  for (const key in resources) {
+    if (!Object.hasOwn(resources, key)) continue;
+    const value = resources[key];
     observed.set(key, {
       resource: isObject(value?.resource) ? value.resource : {},
       connectionDetails: value?.connectionDetails ?? {},

@@ -326,6 +326,9 @@ func (server) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv
 			composedBefore = composedBefore || has("usage-"+tname+".on."+str(d))
 		}
 		status := obj{"name": tname, "version": chart["version"], "ready": false}
+		if deps := asList(entry["dependsOn"]); len(deps) > 0 {
+			status["dependsOn"] = deps
+		}
 		if !composedBefore {
 			var unmet []string
 			if clusterHealth != ready {

@@ -13,6 +13,8 @@ import { setOwn } from '../../common/objects.js';
 import { DecodeError, EncodeError, keySegment, within } from './errors.js';
 import { Reader, WIRE_LEN, WIRE_VARINT } from './reader.js';
 import { decodeStruct, type JsonObject } from './struct-decoder.js';
+import { matchStruct } from './struct-match.js';
+import { keptEncoding, setKeptEncoding } from './kept-encodings.js';
 import { encodeStruct } from './struct-encoder.js';
 import { Writer } from './writer.js';
 
@@ -28,6 +30,8 @@ interface Field {
   name: string;
   kind: Kind;
   label: Label;
+  /** A Struct matched against the values known for it before it is decoded (see decodeRoot). */
+  known: boolean;
   /** The field's tag as written; a map's value and a packed enum are length-delimited. */
   tag: number;
   /** A map's: its entries' value field's tag. */
@@ -42,9 +46,10 @@ interface MessageType {
   containers: Field[];
 }
 
-type FieldSpec = [number, Kind, Label];
+type FieldSpec = [number, Kind, Label, boolean?];
 const implicit = (no: number, kind: Scalar): FieldSpec => [no, kind, 'implicit'];
 const optional = (no: number, kind: Kind): FieldSpec => [no, kind, 'optional'];
+const known = (no: number): FieldSpec => [no, 'struct', 'optional', true];
 const repeated = (no: number, kind: 'enum' | MessageType): FieldSpec => [no, kind, 'repeated'];
 const map = (no: number, kind: 'string' | 'bytes' | MessageType): FieldSpec => [no, kind, 'map'];
 
@@ -54,12 +59,13 @@ function wireType(kind: Kind): number {
 
 function message(specs: Record<string, FieldSpec>): MessageType {
   const type: MessageType = { fields: [], byNumber: [], template: {}, containers: [] };
-  for (const [name, [no, kind, label]] of Object.entries(specs)) {
+  for (const [name, [no, kind, label, isKnown = false]] of Object.entries(specs)) {
     const wire = label === 'implicit' || label === 'optional' ? wireType(kind) : WIRE_LEN;
     const field: Field = {
       name,
       kind,
       label,
+      known: isKnown,
       tag: (no << 3) | wire,
       valueTag: (2 << 3) | wireType(kind),
     };
@@ -116,7 +122,7 @@ const RunFunctionRequestType = message({
   meta: optional(1, RequestMeta),
   observed: optional(2, State),
   desired: optional(3, State),
-  input: optional(4, 'struct'),
+  input: known(4),
   context: optional(5, 'struct'),
   extraResources: map(6, Resources),
   credentials: map(7, Credentials),
@@ -133,8 +139,20 @@ const RunFunctionResponseType = message({
   output: optional(7, 'struct'),
 });
 
-export function decodeRunFunctionRequest(bytes: Uint8Array): RunFunctionRequest {
-  return decodeRoot(RunFunctionRequestType, bytes) as unknown as RunFunctionRequest;
+/**
+ * `knownInputs`: deep-frozen values the request's input may equal (the catalogues read lately);
+ * an input equal to one of them, keys in any order, is that very object, and is not decoded.
+ */
+export function decodeRunFunctionRequest(
+  bytes: Uint8Array,
+  knownInputs: readonly object[] = [],
+): RunFunctionRequest {
+  knownValues = knownInputs;
+  try {
+    return decodeRoot(RunFunctionRequestType, bytes) as unknown as RunFunctionRequest;
+  } finally {
+    knownValues = NONE;
+  }
 }
 
 export function decodeRunFunctionResponse(bytes: Uint8Array): RunFunctionResponse {
@@ -148,6 +166,10 @@ export function encodeRunFunctionResponse(rsp: RunFunctionResponse): Buffer {
 export function encodeRunFunctionRequest(req: RunFunctionRequest): Buffer {
   return encodeRoot(RunFunctionRequestType, req);
 }
+
+const NONE: readonly object[] = [];
+/** For the `known` field of the message being decoded; decoding never nests. */
+let knownValues = NONE;
 
 function decodeRoot(type: MessageType, bytes: Uint8Array): JsonObject {
   const buf = Buffer.isBuffer(bytes)
@@ -198,8 +220,23 @@ function decodeField(
       if (reader.pos > packedEnd) throw new DecodeError(`a packed list overruns its length`);
     } else if (kind !== 'enum' && wire === WIRE_LEN) list.push(decodeValue(kind, reader, end));
     else reader.skip(tag, end);
-  } else if (wire === wireType(kind)) decoded[field.name] = decodeValue(kind, reader, end);
-  else reader.skip(tag, end);
+  } else if (wire === wireType(kind)) {
+    decoded[field.name] = field.known ? decodeKnown(reader, end) : decodeValue(kind, reader, end);
+  } else reader.skip(tag, end);
+}
+
+/** A Struct that is one of `knownValues` is that value; any other is decoded. */
+function decodeKnown(reader: Reader, limit: number): JsonObject {
+  const end = reader.delimited(limit);
+  const start = reader.pos;
+  for (const value of knownValues) {
+    if (matchStruct(reader, end, value)) {
+      reader.pos = end;
+      return value as JsonObject;
+    }
+    reader.pos = start;
+  }
+  return decodeStruct(reader, end);
 }
 
 function decodeValue(kind: Kind, reader: Reader, end: number): unknown {
@@ -360,9 +397,17 @@ function encodeValue(kind: Kind, writer: Writer, value: unknown): void {
         throw new EncodeError(`must be bytes, got ${describe(value)}`);
       return writer.bytes(value);
     case 'struct': {
+      const object = expectMessage(value);
+      const kept = keptEncoding(object);
+      if (kept) {
+        writer.raw(kept);
+        return writer.varint(kept.length);
+      }
       const start = writer.length;
-      encodeStruct(writer, expectMessage(value));
-      return writer.varint(writer.length - start);
+      encodeStruct(writer, object);
+      const length = writer.length - start;
+      if (kept === null) setKeptEncoding(object, writer.last(length));
+      return writer.varint(length);
     }
     default: {
       const start = writer.length;

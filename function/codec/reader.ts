@@ -151,6 +151,25 @@ export class Reader {
     }
   }
 
+  /** Whether the string here is `expected`; without making a string of it, where it is ASCII. */
+  isString(limit: number, expected: string): boolean {
+    const length = this.length(limit);
+    const start = this.pos;
+    const end = start + length;
+    this.pos = end;
+    if (length !== expected.length) {
+      // Only UTF-8 text beyond ASCII takes more bytes than characters.
+      return length > expected.length && buf8(this.buf, start, end) === expected;
+    }
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) {
+      const byte = buf[start + i]!;
+      if (byte >= 0x80) return buf8(buf, start, end) === expected;
+      if (byte !== expected.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
   /** A copy, so that a decoded request does not keep the whole received buffer alive. */
   bytes(limit: number): Buffer {
     const length = this.length(limit);
@@ -194,6 +213,10 @@ export class Reader {
     if (limit - this.pos < count) throw new DecodeError(`truncated field at byte ${this.pos}`);
     this.pos += count;
   }
+}
+
+function buf8(buf: Buffer, start: number, end: number): string {
+  return buf.toString('utf8', start, end);
 }
 
 function sameAscii(text: string, buf: Buffer, start: number): boolean {

@@ -5,6 +5,7 @@
  */
 import { EncodeError, keySegment } from './errors.js';
 import { Frames } from './frames.js';
+import { keptEncoding, setKeptEncoding } from './kept-encodings.js';
 import { TAG } from './struct-tags.js';
 import type { Writer } from './writer.js';
 
@@ -14,6 +15,8 @@ import type { Writer } from './writer.js';
 const STRUCT = 0;
 /** An array. */
 const LIST = 1;
+/** An object whose encoding is to be kept (kept-encodings.ts) once it is written. */
+const KEPT_STRUCT = 2;
 
 /** Encoding never nests (it is synchronous), so one set of frames serves every call. */
 const f = new Frames();
@@ -48,17 +51,20 @@ export function encodeStruct(writer: Writer, root: object): void {
         if (depth === 0) return;
         const start = f.offsets[depth]!;
         const kind = f.kinds[depth];
-        if (kind === STRUCT) keyTop = f.keys[depth] as number;
+        if (kind !== LIST) keyTop = f.keys[depth] as number;
+        if (kind === KEPT_STRUCT) {
+          setKeptEncoding(f.slots[depth] as object, writer.last(writer.length - start));
+        }
         f.pop();
         writer.varint(writer.length - start);
-        writer.byte(kind === STRUCT ? TAG.STRUCT : TAG.LIST);
+        writer.byte(kind === LIST ? TAG.LIST : TAG.STRUCT);
         wrapMember(writer, depth - 1, start);
         continue;
       }
       f.counters[depth] = --left;
       const container = f.slots[depth];
       let value: unknown;
-      if (f.kinds[depth] === STRUCT) {
+      if (f.kinds[depth] !== LIST) {
         value = (container as Record<string, unknown>)[keyOf(depth)];
         // Like the SDK (and JSON), a Struct leaves undefined out; a list keeps it, as an empty Value.
         if (value === undefined) continue;
@@ -79,14 +85,23 @@ export function encodeStruct(writer: Writer, root: object): void {
           break;
         case 'undefined':
           break;
-        case 'object':
+        case 'object': {
           if (value === null) {
             writer.byte(0);
             writer.byte(TAG.NULL);
             break;
           }
-          open(value, start);
+          // Written before (kept-encodings.ts): its bytes again.
+          const kept = Object.isFrozen(value) ? keptEncoding(value) : undefined;
+          if (kept) {
+            writer.raw(kept);
+            writer.varint(kept.length);
+            writer.byte(TAG.STRUCT);
+            break;
+          }
+          open(value, start, kept === null);
           continue;
+        }
         default:
           throw new EncodeError(`a ${typeof value} is not a JSON value`);
       }
@@ -102,19 +117,20 @@ export function encodeStruct(writer: Writer, root: object): void {
   }
 }
 
-function open(value: object, start: number): void {
+/** `keep`: the object is registered in kept-encodings.ts, its bytes to be kept once written. */
+function open(value: object, start: number, keep: boolean): void {
   // A container met again among its ancestors is a cycle, which would never end. The path down a
   // cycle repeats, so comparing each level with the one at half its depth finds it (Floyd's
   // tortoise and hare) without remembering every ancestor.
   if (f.slots[(f.depth + 1) >>> 1] === value) throw new EncodeError('a value contains itself');
   if (Array.isArray(value)) f.push(LIST, start, value, undefined, value.length);
-  else f.push(STRUCT, start, value, keyTop, pushKeys(value));
+  else f.push(keep ? KEPT_STRUCT : STRUCT, start, value, keyTop, pushKeys(value));
 }
 
 /** Wraps the Value written since `start` as the current member of the container at `depth`. */
 function wrapMember(writer: Writer, depth: number, start: number): void {
   writer.varint(writer.length - start);
-  if (f.kinds[depth] === STRUCT) {
+  if (f.kinds[depth] !== LIST) {
     writer.byte(TAG.ENTRY_VALUE);
     const key = keyOf(depth);
     if (key !== '') {
@@ -129,6 +145,6 @@ function wrapMember(writer: Writer, depth: number, start: number): void {
 function addPath(error: EncodeError): void {
   for (let depth = f.depth; depth >= 0; depth--) {
     const member = f.counters[depth]!;
-    error.within(f.kinds[depth] === STRUCT ? keySegment(keyOf(depth)) : `[${member}]`);
+    error.within(f.kinds[depth] !== LIST ? keySegment(keyOf(depth)) : `[${member}]`);
   }
 }

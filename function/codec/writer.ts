@@ -129,6 +129,18 @@ export class Writer {
     this.varint(bytes);
   }
 
+  /** Bytes as they are, without a length: what `last` gave back earlier. */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.pos -= value.length;
+    this.buf.set(value, this.pos);
+  }
+
+  /** A copy of the `count` bytes written last. */
+  last(count: number): Buffer {
+    return Buffer.from(this.buf.subarray(this.pos, this.pos + count));
+  }
+
   bytes(value: Uint8Array): void {
     this.reserve(value.length);
     this.pos -= value.length;

@@ -3,10 +3,7 @@ import {
   HELM_PROVIDER_CONFIG_KEY,
   KUBERNETES_PROVIDER_CONFIG_KEY,
   prerequisiteUsageKey,
-  readinessKey,
-  toolKey,
   toolOfKey,
-  usageKey,
   type ToolStatus,
 } from '../../common/contract.js';
 import { healthOf, type Health, type ObservedResource } from '../../common/health.js';
@@ -14,17 +11,18 @@ import type { JsonObject } from '../../common/objects.js';
 import type { ClusterRendering } from '../backends/backend.js';
 import type { Catalog } from '../input/catalog.js';
 import type { Environment, Placement, ReadinessCheck, RequestedTool } from '../input/model.js';
+import { keysOf } from './keys.js';
 import { placementFor, KUBECONFIG_KEY } from './placement.js';
 import {
-  helmRelease,
-  kubernetesObject,
-  providerConfig,
-  refTo,
-  usage,
-  type Ref,
-} from './resources.js';
+  KeptResources,
+  keptProviderConfig,
+  keptReadinessObject,
+  keptToolRelease,
+  keptToolStatus,
+  keptUsage,
+} from './kept.js';
+import { refTo, type Ref } from './resources.js';
 import { checkState, releaseHealth, toolState, type ToolState } from './tool-state.js';
-import { mergeValues } from '../input/values.js';
 import type { WorkloadState } from './workloads.js';
 
 export interface DesiredResource {
@@ -56,9 +54,10 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
   const offer = catalog.clusterOffers.get(environment.backend)!;
   const cluster = offer.backend.render(environment, offer.settings, placement);
   const resources = new Map<string, DesiredResource>();
-  const clusterHealth = composeCluster(cluster, observed, resources, placement);
+  const kept = new KeptResources(environment.composite);
+  const clusterHealth = composeCluster(cluster, observed, resources, placement, kept);
   const providerConfigName = placement.name('providerconfig');
-  composeProviderConfigs(resources, placement, providerConfigName, observed);
+  composeProviderConfigs(resources, placement, providerConfigName, observed, kept);
 
   // Every tool's state first: a dependency may be listed after the tool that needs it.
   const states = new Map(environment.tools.map((tool) => [tool.name, stateOf(tool, observed)]));
@@ -71,11 +70,13 @@ export function compose(environment: Environment, catalog: Catalog, observed: Ob
     states,
     clusterHealth,
     composedTools: new Map(),
+    kept,
   };
   const tools: ToolStatus[] = [];
   for (const tool of environment.tools) tools.push(composeTool(run, tool));
   composeToolUsages(run, refTo(cluster.resource));
   composeProviderConfigUsage(run, refTo(cluster.resource));
+  kept.done();
 
   const composed: Composed = {
     resources,
@@ -99,35 +100,57 @@ function composeProviderConfigs(
   placement: Placement,
   name: string,
   observed: Observed,
+  kept: KeptResources,
 ): void {
   // Provider configs carry no Ready condition: they are ready once they exist.
   resources.set(HELM_PROVIDER_CONFIG_KEY, {
-    resource: providerConfig(placement, placement.helmApiVersion, name),
+    resource: keptProviderConfig(
+      kept,
+      HELM_PROVIDER_CONFIG_KEY,
+      placement,
+      placement.helmApiVersion,
+      name,
+    ),
     ready: observed.has(HELM_PROVIDER_CONFIG_KEY),
   });
   resources.set(KUBERNETES_PROVIDER_CONFIG_KEY, {
-    resource: providerConfig(placement, placement.kubernetesApiVersion, name),
+    resource: keptProviderConfig(
+      kept,
+      KUBERNETES_PROVIDER_CONFIG_KEY,
+      placement,
+      placement.kubernetesApiVersion,
+      name,
+    ),
     ready: observed.has(KUBERNETES_PROVIDER_CONFIG_KEY),
   });
 }
 
 /** Each composed tool's Usages: of the cluster, and of each tool it depends on. */
 function composeToolUsages(run: ComposeRun, clusterRef: Ref): void {
-  const { composedTools, observed, placement, resources } = run;
+  const { composedTools, observed, placement, resources, kept } = run;
   for (const tool of composedTools.values()) {
     const by = releaseRef(run, tool.name);
-    const onCluster = usageKey(tool.name);
+    const onCluster = keysOf(tool.name).usage;
     resources.set(onCluster, {
-      resource: usage(placement, placement.name('usage', tool.name), clusterRef, by),
+      resource: keptUsage(
+        kept,
+        onCluster,
+        placement,
+        placement.name('usage', tool.name),
+        clusterRef,
+        by,
+      ),
       ready: observed.has(onCluster),
     });
     for (const dep of tool.dependsOn) {
       // A tool stays composed even while a dependency is not (say, deleted during a cluster blip);
       // there is nothing to order its deletion against until the dependency is back.
-      const key = usageKey(tool.name, dep);
+      const key = keysOf(tool.name).usageOn(dep);
       if (!composedTools.has(dep) && !observed.has(key)) continue;
       resources.set(key, {
-        resource: usage(
+        resource: keptUsage(
+          kept,
+          key,
           placement,
           placement.name('usage', tool.name, dep),
           releaseRef(run, dep),
@@ -145,7 +168,7 @@ function composeToolUsages(run: ComposeRun, clusterRef: Ref): void {
  * Release, which would let the provider config go before Helm has uninstalled the tool with it.
  */
 function composeProviderConfigUsage(run: ComposeRun, clusterRef: Ref): void {
-  const { observed, placement, resources } = run;
+  const { observed, placement, resources, kept } = run;
   if (!resources.has(CLUSTER_KEY)) return;
   const key = prerequisiteUsageKey(HELM_PROVIDER_CONFIG_KEY);
   const of = {
@@ -154,7 +177,7 @@ function composeProviderConfigUsage(run: ComposeRun, clusterRef: Ref): void {
     name: run.providerConfigName,
   };
   resources.set(key, {
-    resource: usage(placement, placement.name(key), of, clusterRef),
+    resource: keptUsage(kept, key, placement, placement.name(key), of, clusterRef),
     ready: observed.has(key),
   });
 }
@@ -184,6 +207,7 @@ interface ComposeRun {
   clusterHealth: Health;
   /** The tools composed so far, in the claim's order. */
   composedTools: Map<string, RequestedTool>;
+  kept: KeptResources;
 }
 
 function releaseRef(run: ComposeRun, tool: string): Ref {
@@ -201,27 +225,29 @@ function releaseRef(run: ComposeRun, tool: string): Ref {
 
 /** Composes `tool` if it was before or may be now; its status either way. */
 function composeTool(run: ComposeRun, tool: RequestedTool): ToolStatus {
-  const { observed, placement, providerConfigName, resources } = run;
-  const base = {
-    name: tool.name,
-    version: tool.chart.version,
-    ...(tool.dependsOn.length > 0 ? { dependsOn: tool.dependsOn } : {}),
-  };
+  const { observed, placement, providerConfigName, resources, kept } = run;
   if (!composedBefore(tool, observed)) {
     const unmet = unmetDependencies(tool, run.clusterHealth, run.states);
     if (unmet.length > 0) {
-      return {
-        ...base,
+      return keptToolStatus(kept, tool, {
         ready: false,
         phase: 'Waiting',
         message: `waiting for ${unmet.join(', ')}`,
-      };
+      });
     }
   }
   run.composedTools.set(tool.name, tool);
   const { release, checks, state } = run.states.get(tool.name)!;
-  resources.set(toolKey(tool.name), {
-    resource: toolRelease(tool, placement, releaseRef(run, tool.name).name, providerConfigName),
+  const key = keysOf(tool.name).release;
+  resources.set(key, {
+    resource: toolRelease(
+      kept,
+      key,
+      tool,
+      placement,
+      releaseRef(run, tool.name).name,
+      providerConfigName,
+    ),
     ready: release.state === 'ready',
   });
   // Once the Release is Ready its chart's objects exist, mostly; until then there is nothing
@@ -229,16 +255,17 @@ function composeTool(run: ComposeRun, tool: RequestedTool): ToolStatus {
   // Once composed, they stay, as everything else, while a Release blips.
   if (
     release.state === 'ready' ||
-    tool.readiness.some((_, n) => observed.has(readinessKey(tool.name, n)))
+    tool.readiness.some((_, n) => observed.has(keysOf(tool.name).readiness(n)))
   ) {
     checks.forEach(({ check, state: checked }, n) => {
-      resources.set(readinessKey(tool.name, n), {
-        resource: readinessObject(placement, tool.name, n, check, providerConfigName),
+      const key = keysOf(tool.name).readiness(n);
+      resources.set(key, {
+        resource: readinessObject(kept, key, placement, tool.name, n, check, providerConfigName),
         ready: checked.state === 'ready',
       });
     });
   }
-  return { ...base, ...state };
+  return keptToolStatus(kept, tool, state);
 }
 
 /**
@@ -250,6 +277,7 @@ function composeCluster(
   observed: Observed,
   resources: Map<string, DesiredResource>,
   placement: Placement,
+  kept: KeptResources,
 ): Health {
   const health = healthOf(observed.get(CLUSTER_KEY));
   const composeIt = () =>
@@ -268,7 +296,9 @@ function composeCluster(
   if (observed.has(CLUSTER_KEY) || observed.has(usageKey) || before.state === 'ready') {
     composeIt();
     resources.set(usageKey, {
-      resource: usage(
+      resource: keptUsage(
+        kept,
+        usageKey,
         placement,
         placement.name(usageKey),
         refTo(prerequisite.resource),
@@ -292,10 +322,10 @@ function composeCluster(
 
 function composedBefore(tool: RequestedTool, observed: Observed): boolean {
   return (
-    observed.has(toolKey(tool.name)) ||
-    observed.has(usageKey(tool.name)) ||
-    tool.dependsOn.some((dep) => observed.has(usageKey(tool.name, dep))) ||
-    tool.readiness.some((_, n) => observed.has(readinessKey(tool.name, n)))
+    observed.has(keysOf(tool.name).release) ||
+    observed.has(keysOf(tool.name).usage) ||
+    tool.dependsOn.some((dep) => observed.has(keysOf(tool.name).usageOn(dep))) ||
+    tool.readiness.some((_, n) => observed.has(keysOf(tool.name).readiness(n)))
   );
 }
 
@@ -307,10 +337,10 @@ interface ObservedTool {
 }
 
 function stateOf(tool: RequestedTool, observed: Observed): ObservedTool {
-  const release = releaseHealth(observed.get(toolKey(tool.name)));
+  const release = releaseHealth(observed.get(keysOf(tool.name).release));
   const checks = tool.readiness.map((check, n) => ({
     check,
-    state: checkState(check, observed.get(readinessKey(tool.name, n))),
+    state: checkState(check, observed.get(keysOf(tool.name).readiness(n))),
   }));
   return { release, checks, state: toolState(release, checks) };
 }
@@ -328,40 +358,46 @@ function unmetDependencies(
   return unmet;
 }
 
-/** An Observe-only Object that reads `check` in the new cluster, through its provider config. */
 function readinessObject(
+  kept: KeptResources,
+  key: string,
   placement: Placement,
   tool: string,
   n: number,
   check: ReadinessCheck,
   providerConfigName: string,
 ) {
-  return kubernetesObject(
+  return keptReadinessObject(
+    kept,
+    key,
     placement,
     placement.name('readiness', tool, String(n)),
-    {
-      apiVersion: check.apiVersion,
-      kind: check.kind,
-      metadata: { name: check.name, namespace: check.namespace },
-    },
-    { name: providerConfigName, kind: 'ProviderConfig' },
-    { observeOnly: true },
+    check,
+    providerConfigName,
   );
 }
 
 function toolRelease(
+  kept: KeptResources,
+  key: string,
   tool: RequestedTool,
   placement: Placement,
   name: string,
   providerConfigName: string,
 ) {
-  return helmRelease(placement, {
+  return keptToolRelease(
+    kept,
+    key,
+    placement,
+    {
+      name: tool.name,
+      chart: tool.chart,
+      namespace: tool.namespace,
+      catalogValues: tool.catalogValues,
+      claimValues: tool.values,
+      waitTimeout: tool.waitTimeout,
+    },
     name,
-    releaseName: tool.name,
-    chart: tool.chart,
-    namespace: tool.namespace,
-    values: mergeValues(tool.catalogValues, tool.values),
-    providerConfig: { name: providerConfigName, kind: 'ProviderConfig' },
-    waitTimeout: tool.waitTimeout,
-  });
+    providerConfigName,
+  );
 }

@@ -45,6 +45,46 @@ class XrPlacement implements Placement {
   }
 
   name(role: string, ...parts: string[]): string {
-    return derivedName([role, this.composite.namespace ?? '', this.composite.name, ...parts]);
+    const { composite } = this;
+    let node = NAMES.at(composite.namespace ?? '')
+      .at(composite.name)
+      .at(role);
+    for (const part of parts) node = node.at(part);
+    // A separate branch for the name itself: a part may be any string, the empty one included.
+    const leaf = node.at('');
+    leaf.name ??= derivedName([role, composite.namespace ?? '', composite.name, ...parts]);
+    return leaf.name;
   }
+}
+
+/**
+ * The names derived lately, by XR namespace, XR name, role and parts, one level each. Every call
+ * for an XR asks for the same few hundred names, whose parts are mostly the very strings decoded
+ * from the request the time before: finding a name this way builds nothing, where a key of the
+ * parts joined would be built and hashed for each (figures: docs/performance.md). Bounded, and
+ * forgotten all at once, as derivedName's own.
+ */
+class NameNode {
+  name: string | undefined = undefined;
+  private children: Map<string, NameNode> | undefined = undefined;
+
+  at(part: string): NameNode {
+    this.children ??= new Map();
+    let child = this.children.get(part);
+    if (child === undefined) {
+      if (++nodes > MAX_NODES) forgetNames();
+      child = new NameNode();
+      this.children.set(part, child);
+    }
+    return child;
+  }
+}
+
+const MAX_NODES = 16_384;
+let nodes = 0;
+let NAMES = new NameNode();
+
+function forgetNames(): void {
+  NAMES = new NameNode();
+  nodes = 0;
 }

@@ -1,5 +1,5 @@
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../../common/contract.js';
-import type { JsonObject } from '../../common/objects.js';
+import { deepFreeze, equalJson, type JsonObject } from '../../common/objects.js';
 import { parseAllowList, type AllowList } from './allowed-values.js';
 import { knownBackends, type BackendRegistry, type ClusterBackend } from '../backends/backend.js';
 import { parseChart } from './chart.js';
@@ -76,7 +76,11 @@ const recent: { input: object; backends: BackendRegistry; catalog: Catalog }[] =
  */
 export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog {
   if (typeof input !== 'object' || input === null) return readCatalog(input, backends);
-  const at = recent.findIndex((entry) => entry.backends === backends && equal(entry.input, input));
+  // The input is often one of them itself (see recentInputs).
+  let at = recent.findIndex((entry) => entry.backends === backends && entry.input === input);
+  if (at < 0) {
+    at = recent.findIndex((entry) => entry.backends === backends && equalJson(entry.input, input));
+  }
   if (at >= 0) {
     const [entry] = recent.splice(at, 1);
     recent.unshift(entry!);
@@ -89,43 +93,11 @@ export function parseCatalog(input: unknown, backends: BackendRegistry): Catalog
 }
 
 /**
- * Equal JSON values, keys in any order; with a stack of its own, as values nest at any depth.
- * Keys are counted with for…in rather than listed with Object.keys: this runs on every request,
- * and the lists would be a large share of what it allocates. Plain JSON objects inherit no
- * enumerable keys, so for…in sees exactly their own.
+ * The inputs of the catalogues read lately, most recent first, deep-frozen: the server's decoder
+ * gives an input equal to one of them as that very object, without decoding it.
  */
-function equal(a: unknown, b: unknown): boolean {
-  const pending: unknown[] = [a, b];
-  while (pending.length > 0) {
-    const y = pending.pop();
-    const x = pending.pop();
-    if (Object.is(x, y)) continue;
-    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
-    if (Array.isArray(x) !== Array.isArray(y)) return false;
-    let keys = 0;
-    for (const key in x) {
-      if (!Object.hasOwn(x, key) || !Object.hasOwn(y, key)) return false;
-      pending.push((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]);
-      keys++;
-    }
-    for (const key in y) {
-      if (!Object.hasOwn(y, key)) return false;
-      keys--;
-    }
-    if (keys !== 0) return false;
-  }
-  return true;
-}
-
-function deepFreeze(root: object): object {
-  const pending: object[] = [root];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    Object.freeze(next);
-    for (const value of Object.values(next)) {
-      if (typeof value === 'object' && value !== null) pending.push(value);
-    }
-  }
-  return root;
+export function recentInputs(): readonly object[] {
+  return recent.map((entry) => entry.input);
 }
 
 /**

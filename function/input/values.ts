@@ -11,6 +11,8 @@ import { limits } from './limits.js';
  */
 export function readValues(value: unknown, field: string): JsonObject {
   const values = read.optionalObject(value, field);
+  // Most values hold no object or list, and need no walk (nor its allocations).
+  if (isFlat(values)) return values;
   interface Frame {
     container: JsonObject | unknown[];
     /** An object's keys; a list is walked by index. */
@@ -47,6 +49,14 @@ export function readValues(value: unknown, field: string): JsonObject {
     if ((isObject(child) || Array.isArray(child)) && hasEntries(child)) enter(child, key);
   }
   return values;
+}
+
+function isFlat(values: JsonObject): boolean {
+  for (const key in values) {
+    const value = values[key];
+    if (typeof value === 'object' && value !== null) return false;
+  }
+  return true;
 }
 
 /** Without listing its keys: an empty value needs no frame, and there may be a million of them. */

@@ -24,6 +24,8 @@ export interface FunctionServerOptions {
   maxRecvMessageBytes: number;
   admission: AdmissionLimits;
   logger: Logger;
+  /** Values a request's input may equal, which it then is without being decoded. */
+  knownInputs?: () => readonly object[];
 }
 
 const V1_PATH = FunctionRunnerServiceService.runFunction.path;
@@ -59,7 +61,8 @@ export async function startFunctionServer(
     'grpc.enable_channelz': 0,
   });
   const admission = new Admission(options.admission);
-  const answer = (bytes: Buffer) => answerRequest(bytes, run, options.logger);
+  const knownInputs = options.knownInputs ?? (() => []);
+  const answer = (bytes: Buffer) => answerRequest(bytes, run, knownInputs, options.logger);
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, reply) => {
     // grpc-js emits 'cancelled' at the end of every call, so this listens only while waiting.
     const onCancel = (withdraw: () => void) => {
@@ -109,8 +112,13 @@ export async function startFunctionServer(
  * Decodes, runs and encodes one request. Only undecodable bytes are an error (a DecodeError);
  * whatever fails after that is answered with a Fatal result, on which Crossplane applies nothing.
  */
-async function answerRequest(bytes: Buffer, run: RunFunction, logger: Logger): Promise<Buffer> {
-  const answer = await respond(bytes, run);
+async function answerRequest(
+  bytes: Buffer,
+  run: RunFunction,
+  knownInputs: () => readonly object[],
+  logger: Logger,
+): Promise<Buffer> {
+  const answer = await respond(bytes, run, knownInputs());
   // Only now, with what `respond` decoded out of reach: a failure decodes the request afresh.
   return Buffer.isBuffer(answer) ? answer : internalError(bytes, answer, logger);
 }
@@ -120,8 +128,12 @@ interface Failure {
   error: unknown;
 }
 
-async function respond(bytes: Buffer, run: RunFunction): Promise<Buffer | Failure> {
-  const req = decodeRunFunctionRequest(bytes);
+async function respond(
+  bytes: Buffer,
+  run: RunFunction,
+  knownInputs: readonly object[],
+): Promise<Buffer | Failure> {
+  const req = decodeRunFunctionRequest(bytes, knownInputs);
   let rsp: RunFunctionResponse;
   try {
     rsp = await run(req);

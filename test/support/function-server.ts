@@ -10,7 +10,7 @@ import {
   decodeRunFunctionResponse,
   encodeRunFunctionRequest,
 } from '../../function/codec/messages.js';
-import { runFunction } from '../../function/run-function.js';
+import { knownInputs, runFunction } from '../../function/run-function.js';
 import { mutualTls, startFunctionServer, type RunFunction } from '../../function/server/server.js';
 
 /** How a client writes requests and reads responses. */
@@ -123,6 +123,7 @@ export async function startFunction(
     maxRecvMessageBytes,
     admission: options.admission ?? admissionLimits(2 ** 31, maxRecvMessageBytes),
     logger: options.logger ?? pino({ level: 'silent' }),
+    knownInputs,
   });
   const address = `127.0.0.1:${port}`;
   const client = connectFunction(
