@@ -512,6 +512,42 @@ describe('the bridge under faults', () => {
     await allSettled();
   });
 
+  // What the sink took is owed to it whatever happens next: the bridge killed while the sink holds
+  // an incident's detection unanswered, the failure gone before it runs again. Recorded only after
+  // delivery, the detection would never be resolved: the new process finds nothing to announce.
+  it('resolves an incident it was killed announcing, the failure gone while it was down', async () => {
+    await ready(a);
+    const env = envs[1]!;
+    const before = sink.received.length;
+    sink.hang = true;
+    await set(env, 'tool-b', 'failed');
+    await eventually('incident.detected taken by the sink', async () =>
+      sink.received.slice(before).some((r) => r.event.type.includes('incident.detected'))
+        ? true
+        : undefined,
+    );
+    await a.stop('SIGKILL');
+    figures.kills++;
+    figures.killsWhileWorking++;
+    sink.hang = false;
+    await set(env, 'tool-b', 'ready');
+    a = await startBridge('bridge-a');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    expect(
+      ofEnv(
+        checkEventLog(sink.received.slice(before).map((r) => r.event.data as unknown as CDEvent))
+          .distinct,
+        env,
+      ).map(kind),
+    ).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+  });
+
   // A container restarted at once keeps its pod's name, so takes its lease back at once; a process
   // of another name waits the lease out: both, in turns.
   it('announces a chain of tools in dependency order, nothing lost, when killed twice in a second while they come up', async () => {
