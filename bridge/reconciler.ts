@@ -7,8 +7,9 @@ import { EXPIRING_CONDITION, readStatus } from '../common/contract.js';
 import { conditionOf } from '../common/health.js';
 import type { JsonObject } from '../common/objects.js';
 import { Announcer, type RecordStore } from './announce/announcer.js';
+import type { Journal, Listed } from './announce/journal-shards.js';
 import { observe, sinkOf } from './announce/observe.js';
-import { recordPatch } from './announce/record.js';
+import { recordJournal, recordPatch } from './announce/record.js';
 import type { Observation } from './announce/transitions.js';
 import type { Emit } from './delivery/emitter.js';
 import { routeSink } from './delivery/sink-route.js';
@@ -23,6 +24,8 @@ import { planExpiry } from './lifecycle/expiry.js';
 export interface Store extends RecordStore, LifecycleStore {
   composite(key: string): JsonObject | undefined;
   composed(xr: JsonObject): JsonObject[];
+  /** Every XR as the API server has it now (for the journal's load). */
+  list(): Promise<Listed[]>;
 }
 
 export interface ReconcilerOptions {
@@ -53,10 +56,11 @@ export class Reconciler {
     private readonly store: Store,
     claims: Claims,
     emit: Emit,
+    private readonly journal: Journal,
     private readonly options: ReconcilerOptions,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.announcer = new Announcer(store, emit, {
+    this.announcer = new Announcer(store, journal, emit, {
       source: options.source,
       logger: options.logger,
       now: this.now,
@@ -66,8 +70,24 @@ export class Reconciler {
     this.expirer = new Expirer(store, claims, options.logger);
   }
 
+  /**
+   * Reads the journal (once leading, before anything is reconciled); returns the keys whose XR
+   * went while it still had an entry: its end is announced from there.
+   */
+  async loadJournal(): Promise<string[]> {
+    return this.journal.load(() => this.store.list());
+  }
+
   async reconcile(key: string): Promise<Outcome> {
     const xr = this.store.composite(key);
+    const uid = xr ? String((xr.metadata as JsonObject).uid) : undefined;
+    for (const orphan of this.journal.entriesOf(key, uid)) {
+      // Gone for sure only if the API server says so: the cache may lag behind a new XR.
+      const fresh = await this.store.read(key);
+      if (fresh && (fresh.metadata as JsonObject).uid === orphan.uid) continue;
+      const route = routeSink(orphan.entry.sink, this.options.sinkAllow);
+      await this.announcer.announceGone(key, orphan.uid, orphan.entry, route);
+    }
     if (!xr) {
       this.announcer.forget(key);
       return {};
@@ -108,11 +128,16 @@ export class Reconciler {
   }
 
   /**
-   * From now on, clears each delivered outbox at once; returns the keys that have one waiting.
-   * Before a graceful stop: the next leader then has nothing to send again.
+   * From now on, checkpoints at once; returns the keys of XRs that do not hold their record yet.
+   * Before a graceful stop: the XRs are the truth again, and the next leader has nothing to send.
    */
   settleNow(): string[] {
     return this.announcer.settleNow();
+  }
+
+  /** Writes what the journal still has to (its entries dropped): before a graceful stop. */
+  async flushJournal(): Promise<void> {
+    if (this.journal.loaded) await this.journal.flushAll();
   }
 }
 
@@ -121,6 +146,12 @@ export function kubeStore(informers: CompositeInformers): Store {
   return {
     composite: (key) => informers.composite(key),
     composed: (xr) => informers.composed(xr),
+    read: (key) => informers.read(key),
+    list: async () =>
+      (await informers.list()).map((xr) => {
+        const journal = recordJournal(xr);
+        return { uid: String((xr.metadata as JsonObject).uid), ...(journal ? { journal } : {}) };
+      }),
     write: (key, xr, change) =>
       informers.patch(key, xr, '', recordPatch(xr, change), change.finalizer === 'remove'),
     writeCondition: (key, xr, condition, now) =>

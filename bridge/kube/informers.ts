@@ -240,6 +240,25 @@ export class CompositeInformers {
     }
   }
 
+  /** The XR of `key` read from the API server; the cache shows it from then on, or newer. */
+  async read(key: string): Promise<JsonObject | undefined> {
+    const cached = this.composite(key);
+    const fresh = await getObject(this.api, this.pathOf(key));
+    const basedOn = (cached?.metadata as KubernetesObject['metadata'] | undefined)?.resourceVersion;
+    const freshVersion = (fresh?.metadata as KubernetesObject['metadata'] | undefined)
+      ?.resourceVersion;
+    if (basedOn !== freshVersion) this.fresh.wrote(key, basedOn, fresh);
+    return fresh;
+  }
+
+  /** Every XR of every watched kind, listed from the API server now. */
+  async list(): Promise<JsonObject[]> {
+    const lists = await Promise.all(
+      this.compositeTypes.map((type) => this.api.send('GET', resourcePath(type, undefined))),
+    );
+    return lists.flatMap((list) => (list.items ?? []) as JsonObject[]);
+  }
+
   /**
    * Deletes the XR itself (one without a claim), if it is still the one read: in the foreground,
    * so that it is gone, and environment.deleted announced, only once what it composed is.

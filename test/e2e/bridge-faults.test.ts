@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import {
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
@@ -16,6 +17,14 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDEvent } from '../../bridge/delivery/cdevents.js';
+import {
+  JOURNAL_KEY,
+  readShard,
+  shardNames,
+  shardOf,
+  type Entry,
+  type Shard,
+} from '../../bridge/announce/journal.js';
 import { FINALIZER, RECORD_ANNOTATION, recordProblems } from '../../bridge/announce/record.js';
 import type { Recorded } from '../../bridge/announce/transitions.js';
 import { startControlPlaneWithXrds } from '../controlplane/composite-crds.js';
@@ -65,6 +74,7 @@ interface Env {
 
 let cp: ControlPlane;
 let custom: CustomObjectsApi;
+let core: CoreV1Api;
 let objects: KubernetesObjectApi;
 let bridgeKubeconfig: string;
 const sink = new TestSink();
@@ -217,8 +227,30 @@ async function deleteEnv(env: Env): Promise<void> {
 }
 
 type Xr = KubernetesObject & {
-  metadata: { name: string; finalizers?: string[]; resourceVersion: string };
+  metadata: { name: string; uid: string; finalizers?: string[]; resourceVersion: string };
 };
+
+const BRIDGE_NAMESPACE = 'crossplane-system';
+
+/** The journal shard that holds an XR's entry, as stored; undefined if missing or invalid. */
+async function shardOfXr(uid: string): Promise<Shard | undefined> {
+  try {
+    const map = await core.readNamespacedConfigMap({
+      name: shardNames()[shardOf(uid)]!,
+      namespace: BRIDGE_NAMESPACE,
+    });
+    const read = readShard(map.data?.[JOURNAL_KEY]);
+    return read.kind === 'valid' ? read.shard : undefined;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The journal's entry for an XR: a batch its record on the XR may not hold yet. */
+async function entryOf(xr: Xr | undefined): Promise<Entry | undefined> {
+  return xr && (await shardOfXr(xr.metadata.uid))?.entries[xr.metadata.uid];
+}
 
 /** A merge patch of the XR's metadata, guarded by the resourceVersion read: the bridge writes too. */
 async function patchMetadata(xr: Xr, metadata: Obj): Promise<void> {
@@ -252,8 +284,11 @@ function validRecord(raw: string | undefined): boolean {
   }
 }
 
-/** The record says everything the test did was announced and delivered. */
-function settled(env: Env, xr: Xr | undefined): boolean {
+/**
+ * The record says everything the test did was announced and delivered: the XR's, and the
+ * journal holds none newer (its events would still be owed).
+ */
+function settled(env: Env, xr: Xr | undefined, entry: Entry | undefined): boolean {
   if (env.deleted) return xr === undefined;
   let record: Recorded;
   try {
@@ -263,6 +298,9 @@ function settled(env: Env, xr: Xr | undefined): boolean {
   }
   // A record the test corrupted and the bridge has not rebuilt yet.
   if (recordProblems(record).length > 0) return false;
+  if (entry && (entry.record.epoch !== record.epoch || entry.record.seq !== record.seq)) {
+    return false;
+  }
   const failing = COMPONENTS.filter((c) => env.state[c] === 'failed')
     .map(incidentKey)
     .sort();
@@ -277,7 +315,10 @@ async function allSettled(ms = 30_000): Promise<void> {
   await eventually(
     'every environment announced',
     async () => {
-      for (const env of envs) if (!settled(env, await readXr(env.name))) return undefined;
+      for (const env of envs) {
+        const xr = await readXr(env.name);
+        if (!settled(env, xr, await entryOf(xr))) return undefined;
+      }
       return true;
     },
     ms,
@@ -351,7 +392,7 @@ function disagreements(): string[] {
 async function corrupt(env: Env): Promise<boolean> {
   const xr = await readXr(env.name);
   // Only where everything is announced: a rebuilt record adopts what it observes, by design.
-  if (!xr || !settled(env, xr)) return false;
+  if (!xr || !settled(env, xr, await entryOf(xr))) return false;
   const raw = xr.metadata.annotations![RECORD_ANNOTATION]!;
   const hasIncidents = Object.keys((JSON.parse(raw) as Recorded).incidents).length > 0;
   // Whole-record damage loses open incidents: only where none is open. A damaged field keeps them.
@@ -373,6 +414,7 @@ beforeAll(async () => {
   const kc = new KubeConfig();
   kc.loadFromFile(cp.adminKubeconfig);
   custom = kc.makeApiClient(CustomObjectsApi);
+  core = kc.makeApiClient(CoreV1Api);
   objects = KubernetesObjectApi.makeApiClient(kc);
   const [release] = (await readCrds(
     CRD_DIRS.providerHelm,
@@ -502,8 +544,11 @@ describe('the bridge under faults', () => {
     await a.stop('SIGTERM');
     // Stopped within the second a delivered outbox waits: clearing it was the stop's doing.
     expect(performance.now() - announcedAt).toBeLessThan(1_000);
-    const record = JSON.parse((await readXr(env!.name))!.metadata.annotations![RECORD_ANNOTATION]!);
-    expect((record as Recorded).outbox).toEqual([]);
+    const xr = await readXr(env!.name);
+    const record = JSON.parse(xr!.metadata.annotations![RECORD_ANNOTATION]!) as Recorded;
+    expect(record.outbox).toEqual([]);
+    // Checkpointed onto the XR, and dropped from the journal: the XR is the truth again.
+    expect(await entryOf(xr)).toBeUndefined();
     a = await startBridge('bridge-a');
     await ready(a);
     await sleep(1_500);
