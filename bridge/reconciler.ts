@@ -24,8 +24,8 @@ import { planExpiry } from './lifecycle/expiry.js';
 export interface Store extends RecordStore, LifecycleStore {
   composite(key: string): JsonObject | undefined;
   composed(xr: JsonObject): JsonObject[];
-  /** Every XR as the API server has it now (for the journal's load). */
-  list(): Promise<Listed[]>;
+  /** Every XR as the API server has it now, under its key (for the journal's load). */
+  list(): Promise<(Listed & { key: string; resourceVersion: string })[]>;
 }
 
 export interface ReconcilerOptions {
@@ -75,7 +75,21 @@ export class Reconciler {
    * went while it still had an entry: its end is announced from there.
    */
   async loadJournal(): Promise<string[]> {
-    return this.journal.load(() => this.store.list());
+    return this.journal.load(() => this.fence());
+  }
+
+  /**
+   * Lists every XR from the API server, after the journal was read: an XR the cache shows at
+   * another version (older, or newer: versions cannot be compared) is read again before its next
+   * reconcile, so that none is judged on a cache older than the journal as read.
+   */
+  private async fence(): Promise<Listed[]> {
+    const listed = await this.store.list();
+    for (const { key, resourceVersion } of listed) {
+      const cached = this.store.composite(key)?.metadata as JsonObject | undefined;
+      if (cached?.resourceVersion !== resourceVersion) this.announcer.doubt(key);
+    }
+    return listed;
   }
 
   async reconcile(key: string): Promise<Outcome> {
@@ -148,9 +162,15 @@ export function kubeStore(informers: CompositeInformers): Store {
     composed: (xr) => informers.composed(xr),
     read: (key) => informers.read(key),
     list: async () =>
-      (await informers.list()).map((xr) => {
+      (await informers.list()).map(({ key, xr }) => {
+        const metadata = xr.metadata as JsonObject;
         const journal = recordJournal(xr);
-        return { uid: String((xr.metadata as JsonObject).uid), ...(journal ? { journal } : {}) };
+        return {
+          key,
+          uid: String(metadata.uid),
+          resourceVersion: String(metadata.resourceVersion),
+          ...(journal ? { journal } : {}),
+        };
       }),
     write: (key, xr, change) =>
       informers.patch(key, xr, '', recordPatch(xr, change), change.finalizer === 'remove'),

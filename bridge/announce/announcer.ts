@@ -3,7 +3,7 @@ import { kindAndName, type JsonObject } from '../../common/objects.js';
 import type { Emit } from '../delivery/emitter.js';
 import type { Route } from '../delivery/sink-route.js';
 import { announcesDeletion, planBatch } from './batch.js';
-import { baseOf, type Entry, type Mark } from './journal.js';
+import { baseOf, markOf, type Entry } from './journal.js';
 import type { Journal } from './journal-shards.js';
 import {
   adoptObserved,
@@ -48,7 +48,6 @@ export interface Announced {
   settleInMs?: number;
 }
 
-const markOf = (record: Recorded): Mark => ({ epoch: record.epoch, seq: record.seq });
 const uidOf = (xr: JsonObject) => String((xr.metadata as JsonObject).uid);
 
 /** Where announcing one XR starts from. */
@@ -80,6 +79,8 @@ export class Announcer {
    * XR are the truth, and after a restart their events are sent again with their ids.
    */
   private readonly delivered = new Map<string, { uid: string; ids: Set<string>; at?: number }>();
+  /** Keys whose cached XR may be older than the journal as read: read again before deciding. */
+  private readonly uncertain = new Set<string>();
   private settleMs: number;
 
   constructor(
@@ -94,6 +95,15 @@ export class Announcer {
   /** The XR of `key` is gone: nothing of it is remembered. */
   forget(key: string): void {
     this.delivered.delete(key);
+    this.uncertain.delete(key);
+  }
+
+  /**
+   * The cached XR of `key` may be older than the journal as read: its next reconcile reads it from
+   * the API server first.
+   */
+  doubt(key: string): void {
+    this.uncertain.add(key);
   }
 
   /** Announces what changed since the record of `xr`. */
@@ -165,8 +175,8 @@ export class Announcer {
   }
 
   /**
-   * The record to announce from: the journal's entry, else the XR's (read again when the cache
-   * shows one older than the journal's mark), else one rebuilt from what is observed.
+   * The record to announce from: the journal's entry, else the XR's (read again first when the
+   * cache may be older than the journal as read), else one rebuilt from what is observed.
    */
   private async start(
     key: string,
@@ -175,47 +185,38 @@ export class Announcer {
   ): Promise<Start | undefined> {
     const { uid } = observation;
     let current = xr;
-    let read = readRecord(current, observation);
-    let held = this.journal.held(uid);
-    let base = baseOf(read, held, observation.gone, false);
-    if (base.kind === 'stale') {
+    if (this.uncertain.has(key)) {
       const fresh = await this.store.read(key);
+      this.uncertain.delete(key);
       if (!fresh || uidOf(fresh) !== uid) return undefined; // gone: its deletion is on its way
       current = fresh;
-      read = readRecord(current, observation);
-      held = this.journal.held(uid);
-      base = baseOf(read, held, observation.gone, true);
     }
+    const held = this.journal.held(uid);
+    const base = baseOf(readRecord(current, observation), held, observation.gone);
     const { generation } = held;
-    switch (base.kind) {
-      case 'journal':
-      case 'xr':
-        return {
-          xr: current,
-          record: base.record,
-          rebuilt: false,
-          inJournal: base.kind === 'journal',
-          generation,
-        };
-      case 'stale':
-        throw new Error('unreachable: a fresh read is never stale');
-      case 'lost': {
-        // Adopting what is observed announces nothing twice; the new epoch keeps future ids apart
-        // from any sent before, which the unreadable record can no longer tell.
-        const record = adoptObserved(observation, newEpoch(), base.salvage);
-        this.options.onInvalidRecord?.();
-        this.options.logger.warn(
-          {
-            xr: kindAndName(current),
-            environment: observation.id,
-            problems: base.problems,
-            epoch: record.epoch,
-          },
-          'invalid record: rebuilt from what is observed',
-        );
-        return { xr: current, record, rebuilt: true, inJournal: false, generation };
-      }
+    if (base.kind !== 'lost') {
+      return {
+        xr: current,
+        record: base.record,
+        rebuilt: false,
+        inJournal: base.kind === 'journal',
+        generation,
+      };
     }
+    // Adopting what is observed announces nothing twice; the new epoch keeps future ids apart
+    // from any sent before, which the unreadable record can no longer tell.
+    const record = adoptObserved(observation, newEpoch(), base.salvage);
+    this.options.onInvalidRecord?.();
+    this.options.logger.warn(
+      {
+        xr: kindAndName(current),
+        environment: observation.id,
+        problems: base.problems,
+        epoch: record.epoch,
+      },
+      'invalid record: rebuilt from what is observed',
+    );
+    return { xr: current, record, rebuilt: true, inJournal: false, generation };
   }
 
   /**
@@ -251,7 +252,7 @@ export class Announcer {
     return written ? { current: written } : {};
   }
 
-  /** Writes `record` onto the XR, naming the journal shard that has its mark, if one has. */
+  /** Writes `record` onto the XR, naming the life of the journal shard it came through. */
   private async checkpoint(
     key: string,
     xr: JsonObject,
@@ -264,7 +265,7 @@ export class Announcer {
     const rest: Recorded = { ...record };
     delete rest.journal;
     const written = await this.store.write(key, xr, {
-      record: { ...rest, outbox, ...(held.mark ? { journal: held.incarnation } : {}) },
+      record: { ...rest, outbox, journal: held.incarnation },
       ...(finalizer ? { finalizer } : {}),
     });
     if (written && held.entry) this.journal.checkpointed(uid, markOf(record));

@@ -10,6 +10,7 @@ import {
   applyLazy,
   copyShard,
   emptyShard,
+  entryText,
   JOURNAL_SHARDS,
   nextShard,
   readShard,
@@ -35,7 +36,7 @@ export interface JournalObjects {
   write(name: string, text: string, resourceVersion: string | undefined): Promise<string>;
 }
 
-/** An XR as read from the API server when the journal is loaded. */
+/** An XR as listed from the API server when the journal is read. */
 export interface Listed {
   uid: string;
   /** The journal incarnation its record names, if any (Recorded.journal). */
@@ -129,8 +130,12 @@ export class Journal {
   /**
    * Reads every shard. One that is missing or invalid is lost, unless the journal is new (no
    * shard exists, and no XR's record was checkpointed from one): it is made again under a new
-   * incarnation, every XR `list` finds in it a suspect, before anything else is done. Returns the
-   * keys of entries whose XR is gone (its end is still to be announced).
+   * incarnation, every XR `list` finds in it a suspect, before anything else is done. `list`
+   * reads every XR from the API server after the journal was read: the caller makes sure that
+   * nothing is decided on a cache older than that (the journal drops an entry once its XR holds
+   * it; a cache from before would not show that). It is called again whenever a shard is read
+   * again, which only another writer makes necessary. Returns the keys of entries whose XR is
+   * gone (its end is still to be announced).
    */
   async load(list: () => Promise<Listed[]>): Promise<string[]> {
     this.list = list;
@@ -162,18 +167,13 @@ export class Journal {
       shards.push(this.state(name, resourceVersion, shard, text.length));
     }
     this.shards = shards;
-    // Whatever the journal holds of an XR that is gone: entries still owe its end; marks can go.
+    // Entries of XRs that are gone still owe their ends.
     const existing = new Set(listed.map((xr) => xr.uid));
-    const orphans: string[] = [];
-    for (const state of shards) {
-      for (const uid of Object.keys(state.shard.marks)) {
-        if (existing.has(uid)) continue;
-        const entry = state.shard.entries[uid];
-        if (entry) orphans.push(entry.key);
-        else this.lazily(uid, { kind: 'gone' });
-      }
-    }
-    return orphans;
+    return shards.flatMap((state) =>
+      Object.entries(state.shard.entries)
+        .filter(([uid]) => !existing.has(uid))
+        .map(([, entry]) => entry.key),
+    );
   }
 
   private state(name: string, resourceVersion: string, shard: Shard, size: number): ShardState {
@@ -213,12 +213,10 @@ export class Journal {
   held(uid: string): HeldAt {
     const state = this.available(uid);
     const shard = state.view;
-    const mark = shard.marks[uid];
     const entry = shard.entries[uid];
     return {
       incarnation: shard.incarnation,
       suspect: shard.suspects.includes(uid),
-      ...(mark ? { mark } : {}),
       ...(entry ? { entry } : {}),
       generation: state.generation,
     };
@@ -257,7 +255,7 @@ export class Journal {
     if (generation !== state.generation || !state.available) {
       return Promise.reject(new JournalMoved(state.name));
     }
-    const size = JSON.stringify(entry).length + 100;
+    const size = entryText(entry).length + 50;
     if (state.size + state.stagedSize + size > SHARD_BUDGET) {
       return Promise.reject(new JournalFull(state.name));
     }
@@ -320,9 +318,19 @@ export class Journal {
     const next = nextShard(state.shard, staged, lazy);
     const text = shardText(next);
     const generation = state.generation;
+    const started = Date.now();
     state.writing = (async () => {
       try {
         state.resourceVersion = await this.objects.write(state.name, text, state.resourceVersion);
+        this.options.logger.debug(
+          {
+            journal: state.name,
+            staged: staged.size,
+            bytes: text.length,
+            ms: Date.now() - started,
+          },
+          'journal written',
+        );
         this.written(state, next, text.length);
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
@@ -344,8 +352,10 @@ export class Journal {
   }
 
   /**
-   * Reads a shard again after a write that failed, refusing what was planned on it before. Lost
-   * meanwhile (deleted, damaged), it is made again as on load.
+   * Reads a shard again after a write that failed, refusing what was planned on it before, and
+   * lists the XRs again after it (another writer may have dropped entries whose XRs the cache
+   * does not show holding them yet). Lost meanwhile (deleted, damaged), it is made again as on
+   * load.
    */
   private async reload(state: ShardState): Promise<void> {
     state.generation++;
@@ -356,6 +366,7 @@ export class Journal {
     try {
       const object = await this.objects.read(state.name);
       const read = object ? readShard(object.text) : undefined;
+      const listed = await this.list();
       if (object && read?.kind === 'valid') {
         state.resourceVersion = object.resourceVersion;
         this.written(state, read.shard, object.text!.length);
@@ -364,9 +375,7 @@ export class Journal {
         return;
       }
       const index = shardNames().indexOf(state.name);
-      const suspects = (await this.list())
-        .filter((xr) => shardOf(xr.uid) === index)
-        .map((xr) => xr.uid);
+      const suspects = listed.filter((xr) => shardOf(xr.uid) === index).map((xr) => xr.uid);
       const shard = emptyShard(newIncarnation(), suspects);
       this.options.logger.warn(
         {

@@ -3,9 +3,9 @@
  * many environments' batches share. A batch is written into its environment's entry (the record
  * once the batch is announced, its events in the outbox), one guarded write per shard for every
  * entry that changed within a few milliseconds; only then are its events delivered. The record on
- * the XR is written after delivery (a checkpoint), and the entry's body dropped once the XR holds
- * it; a mark of the record's epoch and position stays, so that a record on the XR older than the
- * journal's is never taken for the truth. Pure: journal-shards.ts reads and writes the objects.
+ * the XR is written after delivery (a checkpoint), and the entry dropped once the XR holds it: the
+ * journal holds only what the XRs do not hold yet. Pure: journal-shards.ts reads and writes the
+ * objects.
  */
 import { createHash } from 'node:crypto';
 import { isObject } from '../../common/objects.js';
@@ -14,7 +14,7 @@ import { recordProblems, type RecordRead, type Salvage } from './record.js';
 import type { Recorded } from './transitions.js';
 
 /** Shards: fixed, since an XR's shard follows from its uid (changing it would hide entries). */
-export const JOURNAL_SHARDS = 8;
+export const JOURNAL_SHARDS = 4;
 export const JOURNAL_PREFIX = 'xenvironment-bridge-journal-';
 /** The one key of a shard's ConfigMap data. */
 export const JOURNAL_KEY = 'journal';
@@ -42,41 +42,47 @@ export interface Entry {
   record: Recorded;
 }
 
-/** The epoch and position of a record: the newest the journal has held for an XR. */
+/** The epoch and position of a record: which record of an XR an entry holds. */
 export interface Mark {
   epoch: string;
   seq: number;
 }
+
+export const markOf = (record: Recorded): Mark => ({ epoch: record.epoch, seq: record.seq });
 
 export interface Shard {
   /** Names this shard's life: a shard made again (lost, damaged) gets a new one. */
   incarnation: string;
   /** XRs that were in a shard when it was lost: their records are rebuilt once. */
   suspects: string[];
-  /** By XR uid: every XR whose record went through the journal, until the XR is gone. */
-  marks: Record<string, Mark>;
   /** By XR uid: entries the XR does not hold yet. */
   entries: Record<string, Entry>;
 }
 
 export function emptyShard(incarnation: string, suspects: string[] = []): Shard {
-  return { incarnation, suspects, marks: {}, entries: {} };
+  return { incarnation, suspects, entries: {} };
 }
 
 const HEX = /^[0-9a-f]{1,16}$/;
-const MARK = /^([0-9a-f]{1,16})\/(0|[1-9][0-9]{0,15})$/;
 
-/** A shard as stored: marks as `epoch/seq`. */
+/** Entries as text, once each: a shard is written whole, mostly of entries written before. */
+const entryTexts = new WeakMap<Entry, string>();
+
+export function entryText(entry: Entry): string {
+  let text = entryTexts.get(entry);
+  if (text === undefined) {
+    text = JSON.stringify(entry);
+    entryTexts.set(entry, text);
+  }
+  return text;
+}
+
+/** A shard as stored (JSON; entries are never changed in place, so their texts are kept). */
 export function shardText(shard: Shard): string {
-  const marks: Record<string, string> = {};
-  for (const [uid, mark] of Object.entries(shard.marks)) marks[uid] = `${mark.epoch}/${mark.seq}`;
-  return JSON.stringify({
-    format: JOURNAL_FORMAT,
-    incarnation: shard.incarnation,
-    suspects: shard.suspects,
-    marks,
-    entries: shard.entries,
-  });
+  const entries = Object.entries(shard.entries).map(
+    ([uid, entry]) => `${JSON.stringify(uid)}:${entryText(entry)}`,
+  );
+  return `{"format":${JOURNAL_FORMAT},"incarnation":${JSON.stringify(shard.incarnation)},"suspects":${JSON.stringify(shard.suspects)},"entries":{${entries.join(',')}}}`;
 }
 
 export type ShardRead = { kind: 'valid'; shard: Shard } | { kind: 'invalid'; problems: string[] };
@@ -96,7 +102,7 @@ export function readShard(text: string | undefined): ShardRead {
   if (!isObject(value)) return { kind: 'invalid', problems: ['must be an object'] };
   const problems: string[] = [];
   for (const key of Object.keys(value)) {
-    if (!['format', 'incarnation', 'suspects', 'marks', 'entries'].includes(key)) {
+    if (!['format', 'incarnation', 'suspects', 'entries'].includes(key)) {
       problems.push(`${key} is not a field of the journal`);
     }
   }
@@ -107,15 +113,6 @@ export function readShard(text: string | undefined): ShardRead {
   const suspects = value.suspects;
   if (!Array.isArray(suspects) || suspects.some((uid) => typeof uid !== 'string' || uid === '')) {
     problems.push('suspects must be a list of uids');
-  }
-  const marks: Record<string, Mark> = {};
-  if (!isObject(value.marks)) problems.push('marks must be an object');
-  else {
-    for (const [uid, mark] of Object.entries(value.marks)) {
-      const match = typeof mark === 'string' ? MARK.exec(mark) : null;
-      if (!match) problems.push(`marks[${JSON.stringify(uid)}] must be epoch/seq`);
-      else marks[uid] = { epoch: match[1]!, seq: Number(match[2]) };
-    }
   }
   const entries: Record<string, Entry> = {};
   if (!isObject(value.entries)) problems.push('entries must be an object');
@@ -141,13 +138,7 @@ export function readShard(text: string | undefined): ShardRead {
       }
       const recordAt = recordProblems(entry.record).map((problem) => `${at}.record: ${problem}`);
       problems.push(...recordAt);
-      if (recordAt.length > 0) continue;
-      const record = entry.record as Recorded;
-      const mark = marks[uid];
-      if (!mark || mark.epoch !== record.epoch || mark.seq !== record.seq) {
-        problems.push(`${at} is not the record its mark names`);
-      }
-      entries[uid] = entry as unknown as Entry;
+      if (recordAt.length === 0) entries[uid] = entry as unknown as Entry;
     }
   }
   if (problems.length > 0) return { kind: 'invalid', problems };
@@ -156,7 +147,6 @@ export function readShard(text: string | undefined): ShardRead {
     shard: {
       incarnation: value.incarnation as string,
       suspects: suspects as string[],
-      marks,
       entries,
     },
   };
@@ -166,18 +156,15 @@ export function readShard(text: string | undefined): ShardRead {
 export interface Held {
   incarnation: string;
   suspect: boolean;
-  mark?: Mark;
   entry?: Entry;
 }
 
 /** The record to announce from, and where it is. */
 export type Base =
-  /** The journal's entry: newer than the XR's record, or equal to it. */
+  /** The journal's entry: newer than the XR's record. */
   | { kind: 'journal'; record: Recorded }
   /** The record on the XR (or none yet): the journal holds nothing newer. */
   | { kind: 'xr'; record: Recorded }
-  /** The XR as cached is older than the journal's mark: read it again before deciding. */
-  | { kind: 'stale' }
   /** Unusable: rebuilt from what is observed, in a new epoch (record.ts's adoptObserved). */
   | { kind: 'lost'; problems: string[]; salvage: Salvage };
 
@@ -185,22 +172,19 @@ const sameMark = (record: Recorded, mark: Mark) =>
   record.epoch === mark.epoch && record.seq === mark.seq;
 
 /**
- * Where an XR's record is, from what its XR says (`read`: record.ts's readRecord) and what the
- * journal holds of it. `fresh`: the XR was just read from the API server, not from a cache.
+ * Where an XR's record is, from what its XR says (`read`: record.ts's readRecord, of an XR at
+ * least as new as the journal as read) and what the journal holds of it.
  *
  * - An entry is the truth, unless the XR holds its record already (checkpointed, the entry not yet
  *   dropped): then the XR's says whether its events are still to be delivered.
- * - Without one, the XR's record is, if it is the one the mark names; a cached XR that shows
- *   another may lag, and is read again. Read again, another record is not the truth: a damaged
- *   one is rebuilt as record.ts rebuilds it (what it names was the truth before the damage); one
- *   that reads well, but is not the one the journal last held, salvages nothing.
- * - A suspect (its shard was lost), a record checkpointed in another life of its shard, or one
- *   the journal holds no mark of though it was checkpointed in this life: the journal that knew
- *   what followed is gone. Rebuilt, salvaging nothing: the record may be behind what was sent, so
- *   its incidents may be resolved already and its last event followed by another.
+ * - Without one, the XR's record is: the journal drops an entry only once the XR holds it. A
+ *   damaged one is rebuilt as record.ts rebuilds it.
+ * - A suspect (its shard was lost), or a record checkpointed in another life of its shard: the
+ *   journal that knew what followed is gone. Rebuilt, salvaging nothing: the record may be behind
+ *   what was sent, so its incidents may be resolved already and its last event followed by another.
  */
-export function baseOf(read: RecordRead, held: Held, gone: boolean, fresh: boolean): Base {
-  const { entry, mark } = held;
+export function baseOf(read: RecordRead, held: Held, gone: boolean): Base {
+  const { entry } = held;
   if (entry) {
     if (announcesDeletion(entry.record.outbox) && !gone) {
       return {
@@ -217,35 +201,13 @@ export function baseOf(read: RecordRead, held: Held, gone: boolean, fresh: boole
   if (held.suspect) {
     return { kind: 'lost', problems: ['its journal shard was lost'], salvage: {} };
   }
-  if (mark) {
-    if (read.kind === 'valid' && sameMark(read.record, mark)) {
-      return { kind: 'xr', record: read.record };
-    }
-    if (!fresh) return { kind: 'stale' };
-    if (read.kind === 'invalid') {
-      return { kind: 'lost', problems: read.problems, salvage: read.salvage };
-    }
-    return {
-      kind: 'lost',
-      problems: [
-        read.kind === 'new'
-          ? `missing, though the journal holds a mark of it (${mark.epoch}/${mark.seq})`
-          : `not the record the journal last held (${mark.epoch}/${mark.seq})`,
-      ],
-      salvage: {},
-    };
-  }
   if (read.kind === 'invalid')
     return { kind: 'lost', problems: read.problems, salvage: read.salvage };
   const journal = read.record.journal;
-  if (journal !== undefined) {
+  if (journal !== undefined && journal !== held.incarnation) {
     return {
       kind: 'lost',
-      problems: [
-        journal === held.incarnation
-          ? 'checkpointed from the journal, which holds no mark of it'
-          : `checkpointed from a journal shard since lost (${journal})`,
-      ],
+      problems: [`checkpointed from a journal shard since lost (${journal})`],
       salvage: {},
     };
   }
@@ -254,7 +216,7 @@ export function baseOf(read: RecordRead, held: Held, gone: boolean, fresh: boole
 
 /** A lazy change to a shard, made with its next write. */
 export type Lazy =
-  /** The XR holds the record of this mark now: the entry's body can go (the mark stays). */
+  /** The XR holds the record of this mark now: the entry can go. */
   | { kind: 'checkpointed'; mark: Mark }
   /** The entry's events of this mark were delivered: its outbox can go, but one announcing the
    * deletion (which says the XR may be let go). */
@@ -277,7 +239,6 @@ export function applyLazy(shard: Shard, uid: string, change: Lazy): void {
       break;
     case 'gone':
       delete shard.entries[uid];
-      delete shard.marks[uid];
       shard.suspects = shard.suspects.filter((s) => s !== uid);
       break;
   }
@@ -288,7 +249,6 @@ export function copyShard(shard: Shard): Shard {
   return {
     incarnation: shard.incarnation,
     suspects: [...shard.suspects],
-    marks: { ...shard.marks },
     entries: { ...shard.entries },
   };
 }
@@ -303,7 +263,6 @@ export function nextShard(
   for (const [uid, changes] of lazy) for (const change of changes) applyLazy(next, uid, change);
   for (const [uid, entry] of staged) {
     next.entries[uid] = entry;
-    next.marks[uid] = { epoch: entry.record.epoch, seq: entry.record.seq };
     next.suspects = next.suspects.filter((s) => s !== uid);
   }
   return next;

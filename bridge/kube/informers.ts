@@ -251,12 +251,17 @@ export class CompositeInformers {
     return fresh;
   }
 
-  /** Every XR of every watched kind, listed from the API server now. */
-  async list(): Promise<JsonObject[]> {
+  /** Every XR of every watched kind, listed from the API server now, with its key. */
+  async list(): Promise<{ key: string; xr: JsonObject }[]> {
     const lists = await Promise.all(
       this.compositeTypes.map((type) => this.api.send('GET', resourcePath(type, undefined))),
     );
-    return lists.flatMap((list) => (list.items ?? []) as JsonObject[]);
+    return lists.flatMap((list, index) =>
+      ((list.items ?? []) as JsonObject[]).map((xr) => {
+        const metadata = xr.metadata as KubernetesObject['metadata'] & object;
+        return { key: keyOf(index, metadata.namespace, metadata.name ?? ''), xr };
+      }),
+    );
   }
 
   /**

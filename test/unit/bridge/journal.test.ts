@@ -32,7 +32,6 @@ const settled: Recorded = { ...planned, outbox: [] };
 const entry = (record: Recorded = planned): Entry => ({ key: '0//dev', env: 'team-a/dev', record });
 const shard = (changes: Partial<Shard> = {}): Shard => ({
   ...emptyShard('a1b2c3d4'),
-  marks: { [UID]: { epoch: '0', seq: 2 } },
   entries: { [UID]: entry() },
   ...changes,
 });
@@ -52,21 +51,6 @@ describe('bridge journal: a shard as stored', () => {
     ['another format', { ...valid, format: 2 }, ['format must be 1']],
     ['no incarnation', { ...valid, incarnation: '' }, ['incarnation must be 1 to 16 hex digits']],
     ['suspects not uids', { ...valid, suspects: [1] }, ['suspects must be a list of uids']],
-    [
-      'a mark not epoch/seq',
-      { ...valid, marks: { [UID]: '0/x' } },
-      [`marks["${UID}"] must be epoch/seq`, `entries["${UID}"] is not the record its mark names`],
-    ],
-    [
-      'an entry without its mark',
-      { ...valid, marks: {} },
-      [`entries["${UID}"] is not the record its mark names`],
-    ],
-    [
-      'an entry another mark names',
-      { ...valid, marks: { [UID]: '0/1' } },
-      [`entries["${UID}"] is not the record its mark names`],
-    ],
     [
       'an entry without its key',
       { ...valid, entries: { [UID]: { ...entry(), key: '' } } },
@@ -97,131 +81,72 @@ describe('bridge journal: where a record is', () => {
     suspect: false,
     ...changes,
   });
-  const mark = { epoch: '0', seq: 2 };
   const older = { ...settled, seq: 1 };
 
-  it.each<[string, RecordRead, Held, boolean, ReturnType<typeof baseOf>]>([
+  it.each<[string, RecordRead, Held, ReturnType<typeof baseOf>]>([
     [
-      'an entry, whatever the XR says',
+      'an entry, the XR damaged',
       damaged,
-      held({ mark, entry: entry() }),
-      false,
+      held({ entry: entry() }),
+      { kind: 'journal', record: planned },
+    ],
+    [
+      'an entry, the XR behind it',
+      valid(older),
+      held({ entry: entry() }),
       { kind: 'journal', record: planned },
     ],
     [
       'the XR, once it holds the entry (its outbox says what is still to deliver)',
       valid(settled),
-      held({ mark, entry: entry() }),
-      false,
+      held({ entry: entry() }),
       { kind: 'xr', record: settled },
     ],
     [
-      'read again, damaged: rebuilt as a damaged record is',
-      damaged,
-      held({ mark }),
-      true,
-      { kind: 'lost', problems: ['not JSON'], salvage: { last: 'x' } },
-    ],
-    [
-      'read again, missing: lost',
-      none,
-      held({ mark }),
-      true,
-      {
-        kind: 'lost',
-        problems: ['missing, though the journal holds a mark of it (0/2)'],
-        salvage: {},
-      },
-    ],
-    [
-      'the XR, holding what the mark names',
-      valid(settled),
-      held({ mark }),
-      false,
-      { kind: 'xr', record: settled },
-    ],
-    [
-      'a cached XR older than the mark: read again',
-      valid(older),
-      held({ mark }),
-      false,
-      { kind: 'stale' },
-    ],
-    [
-      'a cached XR without a record though marked: read again',
-      none,
-      held({ mark }),
-      false,
-      { kind: 'stale' },
-    ],
-    [
-      'read again, still older: lost',
-      valid(older),
-      held({ mark }),
-      true,
-      {
-        kind: 'lost',
-        problems: ['not the record the journal last held (0/2)'],
-        salvage: {},
-      },
-    ],
-    ['a new XR', none, held(), false, { kind: 'xr', record: emptyRecord() }],
-    [
-      'a record from before the journal',
+      'the XR, the journal holding nothing newer',
       valid(settled),
       held(),
-      false,
       { kind: 'xr', record: settled },
     ],
     [
-      'a damaged record the journal knows nothing of',
+      'the XR, checkpointed in this life of its shard',
+      valid({ ...settled, journal: 'a1b2c3d4' }),
+      held(),
+      { kind: 'xr', record: { ...settled, journal: 'a1b2c3d4' } },
+    ],
+    ['a new XR', none, held(), { kind: 'xr', record: emptyRecord() }],
+    [
+      'a damaged record, rebuilt as record.ts rebuilds it',
       damaged,
       held(),
-      false,
       { kind: 'lost', problems: ['not JSON'], salvage: { last: 'x' } },
     ],
     [
       'a suspect: its shard was lost',
       valid(settled),
       held({ suspect: true }),
-      false,
       { kind: 'lost', problems: ['its journal shard was lost'], salvage: {} },
     ],
     [
       'checkpointed in another life of its shard',
       valid({ ...settled, journal: '99' }),
       held(),
-      false,
       {
         kind: 'lost',
         problems: ['checkpointed from a journal shard since lost (99)'],
         salvage: {},
       },
     ],
-    [
-      'checkpointed in this life, and no mark of it',
-      valid({ ...settled, journal: 'a1b2c3d4' }),
-      held(),
-      false,
-      {
-        kind: 'lost',
-        problems: ['checkpointed from the journal, which holds no mark of it'],
-        salvage: {},
-      },
-    ],
-  ])('%s', (_, read, what, fresh, base) => {
-    expect(baseOf(read, what, false, fresh)).toEqual(base);
+  ])('%s', (_, read, what, base) => {
+    expect(baseOf(read, what, false)).toEqual(base);
   });
 
   it('takes an entry that announces the deletion of an XR that is not gone for lost', () => {
     const gone = { ...observation, deleting: true, gone: true };
     const deletion = planBatch(gone, settled, '/test', at);
-    const what = held({ mark: { epoch: '0', seq: deletion.seq }, entry: entry(deletion) });
-    expect(baseOf(valid(settled), what, true, false)).toEqual({
-      kind: 'journal',
-      record: deletion,
-    });
-    expect(baseOf(valid(settled), what, false, false)).toMatchObject({ kind: 'lost' });
+    const what = held({ entry: entry(deletion) });
+    expect(baseOf(valid(settled), what, true)).toEqual({ kind: 'journal', record: deletion });
+    expect(baseOf(valid(settled), what, false)).toMatchObject({ kind: 'lost' });
   });
 });
 
@@ -240,14 +165,14 @@ describe('bridge journal: the next write of a shard', () => {
 
   it.each<[string, Shard, Map<string, Entry>, Map<string, Lazy[]>, Shard]>([
     [
-      'a staged entry, with its mark',
+      'a staged entry, no longer a suspect',
       emptyShard('a1', [UID]),
       staged(planned),
       new Map(),
       shard({ incarnation: 'a1' }),
     ],
     [
-      'a checkpoint drops the entry, not the mark',
+      'a checkpoint drops the entry',
       shard(),
       new Map(),
       lazy({ kind: 'checkpointed', mark: { epoch: '0', seq: 2 } }),
@@ -272,14 +197,14 @@ describe('bridge journal: the next write of a shard', () => {
       shard({ suspects: [UID] }),
       new Map(),
       lazy({ kind: 'gone' }),
-      shard({ marks: {}, entries: {} }),
+      shard({ entries: {} }),
     ],
     [
       'a checkpoint of the entry before, with a new one staged',
       shard(),
       staged(next),
       lazy({ kind: 'checkpointed', mark: { epoch: '0', seq: 2 } }),
-      shard({ marks: { [UID]: { epoch: '0', seq: next.seq } }, entries: { [UID]: entry(next) } }),
+      shard({ entries: { [UID]: entry(next) } }),
     ],
   ])('%s', (_, before, stagedEntries, changes, after) => {
     expect(nextShard(before, stagedEntries, changes)).toEqual(after);
@@ -289,7 +214,6 @@ describe('bridge journal: the next write of a shard', () => {
     const gone = { ...observation, deleting: true, gone: true };
     const deletion = planBatch(gone, settled, '/test', at);
     const before = shard({
-      marks: { [UID]: { epoch: '0', seq: deletion.seq } },
       entries: { [UID]: entry(deletion) },
     });
     expect(
@@ -415,7 +339,7 @@ describe('bridge journal: its shards, read and written', () => {
     expect(j.held(UID)).toMatchObject({ suspect: true });
   });
 
-  it('finds the entries of XRs gone, and forgets the marks of those without one', async () => {
+  it('finds the entries of XRs gone: their ends are owed', async () => {
     const objects = new MemoryObjects();
     const first = journal(objects);
     await first.load(async () => []);
@@ -424,11 +348,23 @@ describe('bridge journal: its shards, read and written', () => {
     await first.stage(checkpointed!, entryFor(checkpointed!), 0);
     first.checkpointed(checkpointed!, { epoch: '0', seq: 2 });
     await first.flushAll();
-    expect(objects.shard(checkpointed!).marks[checkpointed!]).toEqual({ epoch: '0', seq: 2 });
+    expect(objects.entry(checkpointed!)).toBeUndefined();
     const j = journal(objects);
     expect(await j.load(async () => [])).toEqual([`0//${gone}`]);
-    await j.flushAll();
-    expect(objects.shard(checkpointed!).marks[checkpointed!]).toBeUndefined();
     expect(j.entriesOf(`0//${gone}`, undefined)).toEqual([{ uid: gone, entry: entryFor(gone!) }]);
+    expect(j.entriesOf(`0//${gone}`, gone)).toEqual([]);
+  });
+
+  it('reads a shard again after a write that conflicted, and lists the XRs again after it', async () => {
+    const objects = new MemoryObjects();
+    const j = journal(objects);
+    let lists = 0;
+    await j.load(async () => {
+      lists++;
+      return [];
+    });
+    objects.touch(UID);
+    await expect(j.stage(UID, entry(), 0)).rejects.toMatchObject({ code: 409 });
+    expect(lists).toBe(2);
   });
 });

@@ -90,7 +90,14 @@ class MemoryStore implements Store {
   async list() {
     if (!this.xr) return [];
     const journal = recordJournal(this.xr);
-    return [{ uid: this.uid, ...(journal ? { journal } : {}) }];
+    return [
+      {
+        key: KEY,
+        uid: this.uid,
+        resourceVersion: this.meta.resourceVersion,
+        ...(journal ? { journal } : {}),
+      },
+    ];
   }
 
   get uid(): string {
@@ -317,12 +324,9 @@ describe('bridge reconciler', () => {
     expect(recordProblems(store.record)).toEqual([]);
     expect(store.meta.finalizers).toEqual([FINALIZER]);
 
-    // The XR holds it: the journal drops the entry with its next write, and keeps the mark.
+    // The XR holds it: the journal drops the entry with its next write.
     await r.flush();
-    expect(store.journal.shard(store.uid)).toMatchObject({
-      entries: {},
-      marks: { [store.uid]: { epoch: '0', seq: 4 } },
-    });
+    expect(store.journal.shard(store.uid).entries).toEqual({});
     await reconciler(store, emit).reconcile(KEY);
     expect(sent).toHaveLength(4);
     expect([store.journal.writes, store.writes]).toEqual([2, 1]);
@@ -379,8 +383,10 @@ describe('bridge reconciler', () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
     const stale = store.composite()!;
-    store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
     const r = reconciler(replacing(store, { composite: () => stale }), emit);
+    await r.orphans();
+    // Crossplane writes the XR after the journal was read; the cache has not seen it yet.
+    store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
     await r.reconcile(KEY).catch(() => undefined);
     // Sent from the journal; the checkpoint on the stale XR failed, and nothing else was written.
     expect(sent).toHaveLength(4);
@@ -722,7 +728,7 @@ describe('bridge reconciler: the journal', () => {
     expect(store.writes).toBe(1);
   });
 
-  it('reads an XR the cache shows older than the journal again, and takes it as it is then', async () => {
+  it('reads an XR the cache shows at another version than listed after the journal again', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
     const before = store.composite()!;
@@ -731,26 +737,6 @@ describe('bridge reconciler: the journal', () => {
     const r = reconciler(replacing(store, { composite: () => before }), emit);
     await r.reconcile(KEY);
     expect([sent.length, r.invalid(), store.reads]).toEqual([4, 0, 1]);
-  });
-
-  it('rebuilds a record the journal last held another of, salvaging nothing', async () => {
-    const store = new MemoryStore(xr);
-    store.failing.add(ARGO_CD);
-    const { sent, emit } = sink();
-    const old = store.composite()!;
-    await reconciler(store, emit).reconcile(KEY);
-    const stale = (store.composite()!.metadata as Metadata).annotations![RECORD_ANNOTATION]!;
-    store.failing.clear();
-    await announced(store, emit);
-    // Someone puts the older record back: its incident was resolved since.
-    store.edit((x) => ((x.metadata as Metadata).annotations![RECORD_ANNOTATION] = stale));
-    const before = sent.length;
-    const r = reconciler(store, emit);
-    await r.reconcile(KEY);
-    expect([sent.length - before, r.invalid()]).toEqual([0, 1]);
-    expect(store.record!.incidents).toEqual({});
-    expect(store.record!.epoch).not.toBe('0');
-    expect(old).toBeDefined();
   });
 
   it.each([
@@ -810,7 +796,7 @@ describe('bridge reconciler: the journal', () => {
       'environment.deleted dev',
     ]);
     await r.flush();
-    expect(store.journal.shard(uid)).toMatchObject({ entries: {}, marks: {} });
+    expect(store.journal.shard(uid).entries).toEqual({});
     expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
   });
 
