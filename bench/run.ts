@@ -4,7 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { benchFunction, goPort, goTemplating, type ServerFigures } from './function.js';
-import { benchBridge } from './bridge.js';
+import { benchBridge, type BridgeFigures, type BridgeUnderTest } from './bridge.js';
 import { runtimes as findRuntimes } from './runtimes.js';
 
 const log = (line: string) => console.log(`bench: ${line}`);
@@ -19,7 +19,147 @@ interface Row {
   goal?: string;
 }
 
+/**
+ * The bridges to measure, one after the other on fresh control planes: BENCH_BRIDGE_BUNDLES
+ * (`label=path,…`, to compare designs in one run), else the bundle built from this tree.
+ */
+function bridgesUnderTest(text: string | undefined): BridgeUnderTest[] {
+  if (!text) return [{ label: 'this tree', bundle: 'dist/bundle/bridge/main.mjs' }];
+  return text.split(',').map((item) => {
+    const [label, bundle] = item.split('=');
+    if (!label || !bundle) throw new Error(`BENCH_BRIDGE_BUNDLES: ${item} is not label=path`);
+    return { label, bundle };
+  });
+}
+
+/** The bridge's rows of the table (the bridge runs under this machine's Node: one value each). */
+function bridgeRows(bridge: BridgeFigures): Row[] {
+  const row = (figure: string, value: string, goal = ''): Row => ({
+    figure,
+    values: [value],
+    goal,
+  });
+  const steady = (s: BridgeFigures['slow'], goal: string): Row[] => [
+    row(
+      `bridge: status patch → CloudEvent p50 at ${s.flipsPerSecond} flips/s (ms), ${bridge.environments} XRs`,
+      fmt(s.p50Ms),
+    ),
+    row(
+      `bridge: status patch → CloudEvent p99 at ${s.flipsPerSecond} flips/s (ms)`,
+      fmt(s.p99Ms),
+      goal,
+    ),
+  ];
+  return [
+    ...steady(bridge.slow, '≤ 250 ms'),
+    ...steady(bridge.fast, '≤ 1,000 ms'),
+    row(
+      'bridge: events/s draining a backlog, 1 event per environment',
+      fmt(bridge.drainPerSecond, 0),
+      '≥ 1,000/s',
+    ),
+    row(
+      `bridge: events/s draining a backlog of environments that came up while it was stopped, ${bridge.eventsPerEnvironment} events each`,
+      fmt(bridge.lateDrainPerSecond, 0),
+      '≥ 1,000/s',
+    ),
+    row(
+      'bridge: events sent again after a graceful restart (SIGTERM)',
+      String(bridge.repeatedAfterRestart),
+      '0',
+    ),
+    row(
+      "bridge: the API server's own single-object patches/s (32 in flight)",
+      fmt(bridge.apiPatchesPerSecond, 0),
+    ),
+    row(
+      'bridge: API writes per event (XRs and ConfigMaps), first process',
+      fmt(bridge.writesPerEvent, 2),
+    ),
+    row(
+      `bridge: API writes per event, restarted (${bridge.eventsPerEnvironment} events per environment)`,
+      fmt(bridge.lateWritesPerEvent, 2),
+    ),
+    row('bridge: events/s while every cluster flips Ready at once', fmt(bridge.eventsPerSecond, 0)),
+    row(
+      `bridge: peak RSS (MiB), ${bridge.environments} environments`,
+      fmt(bridge.rssMiB),
+      '≤ 150 MiB',
+    ),
+    row(
+      `bridge: peak RSS (MiB), restarted with ${2 * bridge.environments} environments`,
+      fmt(bridge.lateRssMiB),
+    ),
+    row('bridge: CPU time over the run (s)', fmt(bridge.cpuSeconds, 2)),
+  ];
+}
+
+/** A table's lines: header, separator, then each row over `columns` value columns and its goal. */
+function tableLines(header: string[], rows: Row[]): string[] {
+  const columns = header.length - 2;
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${' --- |'.repeat(header.length)}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.figure} | ${Array.from({ length: columns }, (_, i) => r.values[i] ?? '').join(' | ')} | ${r.goal ?? ''} |`,
+    ),
+  ];
+}
+
+/** The cells of a table line. */
+const cells = (line: string) => line.split('|').slice(1, -1);
+
+/**
+ * BENCH_ONLY_BRIDGE: the bridge alone, for each bridge of BENCH_BRIDGE_BUNDLES side by side. Its
+ * rows in bench/results.md are replaced by those of the first bridge measured; the function's stay
+ * as the last full run left them.
+ */
+async function benchBridgesOnly(machine: string): Promise<void> {
+  const bridges: BridgeFigures[] = [];
+  for (const under of bridgesUnderTest(process.env.BENCH_BRIDGE_BUNDLES)) {
+    bridges.push(await benchBridge(log, under));
+  }
+  const sideBySide = bridges.map(bridgeRows);
+  const comparison = tableLines(
+    ['figure', ...bridges.map((b) => b.label), 'goal'],
+    sideBySide[0]!.map((row, i) => ({ ...row, values: sideBySide.map((r) => r[i]!.values[0]!) })),
+  );
+  console.log(`\n${comparison.join('\n')}\n\nmachine: ${machine}`);
+
+  const lines = (await readFile('bench/results.md', 'utf8')).split('\n');
+  const header = lines.find((line) => line.startsWith('| figure |'));
+  if (!header) throw new Error('bench/results.md has no table: run npm run bench first');
+  const fresh = tableLines(
+    cells(header).map((cell) => cell.trim()),
+    bridgeRows(bridges[0]!),
+  ).slice(2);
+  const at = lines.findIndex((line) => line.startsWith('| bridge:'));
+  const kept = lines.filter(
+    (line) => !line.startsWith('| bridge:') && !line.startsWith("The bridge's rows: "),
+  );
+  kept.splice(at < 0 ? kept.length : at, 0, ...fresh);
+  const stamp = `The bridge's rows: \`BENCH_ONLY_BRIDGE=1\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.`;
+  kept.splice(
+    kept.findIndex((line) => line.startsWith('| figure |')),
+    0,
+    stamp,
+    '',
+  );
+  await writeFile('bench/results.md', kept.join('\n').replace(/\n{3,}/g, '\n\n'));
+  log('bridge rows written to bench/results.md');
+}
+
+function machineLine(nodes: string): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${nodes}, ${execFileSync('go', ['version']).toString().trim()}`;
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY_BRIDGE) {
+    await benchBridgesOnly(machineLine(`Node ${process.version}`));
+    return;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'xenv-bench-'));
   const runtimes = await findRuntimes(dir, log);
   const fn = await benchFunction(dir, log, runtimes);
@@ -29,7 +169,6 @@ async function main(): Promise<void> {
   const oursOf = labels.map((label) => fn.servers[fn.ours[label]!]!);
   const go = fn.servers[goPort.name]!;
   const templating = fn.servers[goTemplating.name]!;
-  const columns = labels.length + 2;
   /** Every server's figure; ours with their ratios to the Go port and to function-go-templating. */
   const compared = (
     figure: string,
@@ -127,52 +266,7 @@ async function main(): Promise<void> {
       ),
     ),
   ];
-  if (bridge) {
-    rows.push(
-      headline(
-        `bridge: status patch → CloudEvent p50 at ${bridge.flipsPerSecond} flips/s (ms), ${bridge.environments} XRs`,
-        fmt(bridge.p50Ms),
-      ),
-      headline(
-        `bridge: status patch → CloudEvent p99 at ${bridge.flipsPerSecond} flips/s (ms)`,
-        fmt(bridge.p99Ms),
-        '≤ 100 ms',
-      ),
-      headline(
-        'bridge: events/s draining a backlog, 1 event per environment',
-        fmt(bridge.drainPerSecond, 0),
-        '≥ 1,000/s',
-      ),
-      headline(
-        `bridge: events/s draining a backlog of environments that came up while it was stopped, ${bridge.eventsPerEnvironment} events each`,
-        fmt(bridge.lateDrainPerSecond, 0),
-        '≥ 1,000/s',
-      ),
-      headline(
-        'bridge: events sent again after a graceful restart (SIGTERM)',
-        String(bridge.repeatedAfterRestart),
-        '0',
-      ),
-      headline(
-        "bridge: the API server's own single-object patches/s (32 in flight)",
-        fmt(bridge.apiPatchesPerSecond, 0),
-      ),
-      headline(
-        'bridge: events/s while every cluster flips Ready at once',
-        fmt(bridge.eventsPerSecond, 0),
-      ),
-      headline(
-        `bridge: peak RSS (MiB), ${bridge.environments} environments`,
-        fmt(bridge.rssMiB),
-        '≤ 150 MiB',
-      ),
-      headline(
-        `bridge: peak RSS (MiB), restarted with ${2 * bridge.environments} environments`,
-        fmt(bridge.lateRssMiB),
-      ),
-      headline('bridge: CPU time over the run (s)', fmt(bridge.cpuSeconds, 2)),
-    );
-  }
+  if (bridge) rows.push(...bridgeRows(bridge));
 
   const header = [
     'figure',
@@ -181,17 +275,10 @@ async function main(): Promise<void> {
     'function-go-templating',
     'goal',
   ];
-  const table = [
-    `| ${header.join(' | ')} |`,
-    `|${' --- |'.repeat(header.length)}`,
-    ...rows.map(
-      (r) =>
-        `| ${r.figure} | ${Array.from({ length: columns }, (_, i) => r.values[i] ?? '').join(' | ')} | ${r.goal ?? ''} |`,
-    ),
-  ].join('\n');
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const nodes = runtimes.map((runtime) => `${runtime.label}: ${runtime.version}`).join(', ');
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${nodes}, ${execFileSync('go', ['version']).toString().trim()}`;
+  const table = tableLines(header, rows).join('\n');
+  const machine = machineLine(
+    runtimes.map((runtime) => `${runtime.label}: ${runtime.version}`).join(', '),
+  );
   const legend =
     'Our figures are followed, in parentheses, by their ratios to the Go port and to ' +
     'function-go-templating (at a fixed rate, to the Go port at the same rate). The floors are ' +

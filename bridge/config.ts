@@ -29,8 +29,10 @@ export interface BridgeConfig {
   retryMaxMs: number;
   /** Retries per second over all environments (a token bucket of 10 s worth). */
   retryRate: number;
-  /** Writes per second that clear delivered outboxes of quiet environments (see announce/announcer.ts). */
+  /** Checkpoints per second of records onto quiet environments' XRs (see announce/announcer.ts). */
   settleRate: number;
+  /** How long a batch waits for others to share its journal write (announce/journal-shards.ts). */
+  journalWindowMs: number;
   sinkTimeoutMs: number;
   lease: { namespace: string; name: string; identity: string } & LeaseTiming;
   /** How long before an environment's expiresAt to warn. */
@@ -191,6 +193,7 @@ const VARIABLES = {
   BRIDGE_RETRY_MAX_MS: positive(30_000),
   BRIDGE_RETRY_RATE: positive(10),
   BRIDGE_SETTLE_RATE: positive(50),
+  BRIDGE_JOURNAL_WINDOW_MS: positive(5),
   BRIDGE_SINK_TIMEOUT_MS: positive(10_000),
   BRIDGE_EXPIRY_WARNING: duration('1h'),
   BRIDGE_INBOUND_ADDRESS: optional(hostPort),
@@ -296,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, serviceAccountNamespace?: str
     retryMaxMs: v.BRIDGE_RETRY_MAX_MS,
     retryRate: v.BRIDGE_RETRY_RATE,
     settleRate: v.BRIDGE_SETTLE_RATE,
+    journalWindowMs: v.BRIDGE_JOURNAL_WINDOW_MS,
     sinkTimeoutMs: v.BRIDGE_SINK_TIMEOUT_MS,
     expiryWarningMs: v.BRIDGE_EXPIRY_WARNING,
     inbound: inboundOf(v),

@@ -11,7 +11,10 @@ import { loadConfig, type BridgeConfig } from './config.js';
 import { createEmitter, redactedSink } from './delivery/emitter.js';
 import { inboundHandler } from './inbound/endpoint.js';
 import { KubeObjects } from './inbound/objects.js';
+import { Journal, JournalMoved } from './announce/journal-shards.js';
+import { JOURNAL_KEY } from './announce/journal.js';
 import { ApiClient, ApiError } from './kube/api.js';
+import { ConfigMapTexts } from './kube/configmaps.js';
 import { Discovery } from './kube/discovery.js';
 import { LeaderElector } from './kube/elector.js';
 import { CompositeInformers } from './kube/informers.js';
@@ -21,8 +24,11 @@ import { KubeClaims } from './lifecycle/claims.js';
 import { kubeStore, Reconciler } from './reconciler.js';
 
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-/** How long a graceful stop waits for delivered outboxes to be cleared: well within a pod's 30 s. */
+/** How long a graceful stop waits for records to be checkpointed: well within a pod's 30 s. */
 const STOP_SETTLE_MS = 10_000;
+/** How long the journal's lazy changes (entries the XRs hold now) wait for a write to share. */
+const JOURNAL_LAZY_MS = 1_000;
+const JOURNAL_RETRY_MS = 2_000;
 
 /** Everything the bridge runs, built and not started yet. */
 interface Bridge {
@@ -37,21 +43,47 @@ interface Bridge {
   /** Claims and the inbound kind are read and written directly, not through informers. */
   claimsApi: ApiClient;
   leaseApi: ApiClient;
+  journalApi: ApiClient;
   discovery: Discovery;
 }
 
-/** Reconcile only as leader, and only on complete caches; followers keep their caches warm. */
+/**
+ * Reconcile only as leader, only on complete caches, and only once the journal is read (it may
+ * hold what the last leader planned); followers keep their caches warm.
+ */
 class Gate {
   private synced = false;
   private leading = false;
+  private journal: 'unread' | 'reading' | 'read' = 'unread';
 
-  constructor(private readonly queue: WorkQueue) {}
+  constructor(
+    private readonly queue: WorkQueue,
+    private readonly readJournal: () => Promise<void>,
+    private readonly logger: Logger,
+  ) {}
 
   set(change: { synced?: boolean; leading?: boolean }): void {
     this.synced = change.synced ?? this.synced;
     this.leading = change.leading ?? this.leading;
-    if (this.synced && this.leading) this.queue.resume();
+    const open = this.synced && this.leading;
+    if (open && this.journal === 'unread') void this.read();
+    if (open && this.journal === 'read') this.queue.resume();
     else this.queue.pause();
+  }
+
+  private async read(): Promise<void> {
+    this.journal = 'reading';
+    for (;;) {
+      try {
+        await this.readJournal();
+        this.journal = 'read';
+        this.set({});
+        return;
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'journal not read; retrying');
+        await new Promise((resolve) => setTimeout(resolve, JOURNAL_RETRY_MS));
+      }
+    }
   }
 }
 
@@ -82,10 +114,17 @@ function build(config: BridgeConfig): Bridge {
   const informers = new CompositeInformers(kubeConfig, config.composites, config.composed, logger);
   const claimsApi = new ApiClient(kubeConfig);
   const discovery = new Discovery(claimsApi);
+  const journalApi = new ApiClient(kubeConfig);
+  const journal = new Journal(new ConfigMapTexts(journalApi, config.lease.namespace, JOURNAL_KEY), {
+    windowMs: config.journalWindowMs,
+    lazyMs: JOURNAL_LAZY_MS,
+    logger,
+  });
   const reconciler = new Reconciler(
     kubeStore(informers),
     new KubeClaims(claimsApi, discovery),
     emit,
+    journal,
     {
       source: config.source,
       sinkAllow: config.sinkAllow,
@@ -102,8 +141,10 @@ function build(config: BridgeConfig): Bridge {
       retryMaxMs: config.retryMaxMs,
       retryRate: config.retryRate,
       lowPriorityRate: config.settleRate,
-      // A conflict: someone wrote the XR since it was read. Run again on what was re-read.
-      immediate: (error) => error instanceof ApiError && error.code === 409,
+      // A conflict: someone wrote the XR (or a journal shard) since it was read. Run again on
+      // what was read again.
+      immediate: (error) =>
+        (error instanceof ApiError && error.code === 409) || error instanceof JournalMoved,
     },
     (key, error, retryInMs) => {
       const xr = informers.composite(key);
@@ -113,7 +154,13 @@ function build(config: BridgeConfig): Bridge {
       );
     },
   );
-  const gate = new Gate(queue);
+  const gate = new Gate(
+    queue,
+    async () => {
+      for (const key of await reconciler.loadJournal()) queue.add(key);
+    },
+    logger,
+  );
   const leaseApi = new ApiClient(kubeConfig);
   const elector = new LeaderElector(
     leaseApi,
@@ -141,6 +188,7 @@ function build(config: BridgeConfig): Bridge {
     gate,
     claimsApi,
     leaseApi,
+    journalApi,
     discovery,
   };
 }
@@ -201,7 +249,7 @@ async function serve(bridge: Bridge): Promise<void> {
   const running = queue.run();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.info({ signal }, 'stopping: finishing deliveries in flight, clearing outboxes');
+      logger.info({ signal }, 'stopping: finishing deliveries in flight, checkpointing records');
       void stop(bridge, running, [http, inbound]).then(() => process.exit(0));
     });
   }
@@ -226,11 +274,12 @@ async function serve(bridge: Bridge): Promise<void> {
 }
 
 /**
- * A graceful stop: delivered outboxes cleared (within STOP_SETTLE_MS), the queue drained, the
- * lease released for the next leader, then every connection and server closed.
+ * A graceful stop: every record checkpointed onto its XR (within STOP_SETTLE_MS), the queue
+ * drained, the journal's entries dropped, the lease released for the next leader, then every
+ * connection and server closed.
  */
 async function stop(
-  { reconciler, queue, elector, informers, leaseApi, claimsApi }: Bridge,
+  { reconciler, queue, elector, informers, leaseApi, claimsApi, journalApi, logger }: Bridge,
   running: Promise<void>,
   servers: (Server | undefined)[],
 ): Promise<void> {
@@ -238,10 +287,14 @@ async function stop(
   await queue.quiet(STOP_SETTLE_MS);
   queue.stop();
   await running;
+  await reconciler.flushJournal().catch((error: unknown) => {
+    logger.warn({ err: (error as Error).message }, 'journal not written before stopping');
+  });
   await elector.release();
   await informers.stop();
   leaseApi.close();
   claimsApi.close();
+  journalApi.close();
   for (const server of servers) server?.close();
 }
 

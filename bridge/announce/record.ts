@@ -71,6 +71,7 @@ const FIELDS = [
   'incidents',
   'expiring',
   'outbox',
+  'journal',
 ];
 
 type Problems = string[];
@@ -165,6 +166,12 @@ export function recordProblems(value: unknown): Problems {
   ) {
     problems.push('expiring must be a non-empty string');
   }
+  if (
+    value.journal !== undefined &&
+    (typeof value.journal !== 'string' || !EPOCH.test(value.journal))
+  ) {
+    problems.push('journal must be 1 to 16 hex digits');
+  }
   checkDeployed(value.deployed, problems);
   checkIncidents(value.incidents, problems);
   checkOutbox(value.outbox, problems);
@@ -196,6 +203,18 @@ export type RecordRead =
   | { kind: 'new'; record: Recorded }
   | { kind: 'valid'; record: Recorded }
   | { kind: 'invalid'; problems: Problems; salvage: Salvage };
+
+/** The journal incarnation the record of `xr` names, if it parses and names one. */
+export function recordJournal(xr: JsonObject): string | undefined {
+  const metadata = isObject(xr.metadata) ? xr.metadata : {};
+  const raw = (isObject(metadata.annotations) ? metadata.annotations : {})[RECORD_ANNOTATION];
+  try {
+    const parsed: unknown = JSON.parse(String(raw));
+    return isObject(parsed) && typeof parsed.journal === 'string' ? parsed.journal : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Reads the record of `xr`, as observed (`observation`, for what a record cannot claim of it). */
 export function readRecord(xr: JsonObject, observation: Pick<Observation, 'gone'>): RecordRead {

@@ -74,6 +74,11 @@ export interface Recorded {
   expiring?: string;
   /** Events recorded but perhaps not yet delivered, in order: delivered before anything new. */
   outbox: OutboxEntry[];
+  /**
+   * On the XR only: the incarnation of the journal shard this record was checkpointed from
+   * (journal.ts). Should that shard be lost, the record may be behind what was announced.
+   */
+  journal?: string;
 }
 
 export function emptyRecord(epoch = '0'): Recorded {

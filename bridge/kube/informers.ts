@@ -240,6 +240,30 @@ export class CompositeInformers {
     }
   }
 
+  /** The XR of `key` read from the API server; the cache shows it from then on, or newer. */
+  async read(key: string): Promise<JsonObject | undefined> {
+    const cached = this.composite(key);
+    const fresh = await getObject(this.api, this.pathOf(key));
+    const basedOn = (cached?.metadata as KubernetesObject['metadata'] | undefined)?.resourceVersion;
+    const freshVersion = (fresh?.metadata as KubernetesObject['metadata'] | undefined)
+      ?.resourceVersion;
+    if (basedOn !== freshVersion) this.fresh.wrote(key, basedOn, fresh);
+    return fresh;
+  }
+
+  /** Every XR of every watched kind, listed from the API server now, with its key. */
+  async list(): Promise<{ key: string; xr: JsonObject }[]> {
+    const lists = await Promise.all(
+      this.compositeTypes.map((type) => this.api.send('GET', resourcePath(type, undefined))),
+    );
+    return lists.flatMap((list, index) =>
+      ((list.items ?? []) as JsonObject[]).map((xr) => {
+        const metadata = xr.metadata as KubernetesObject['metadata'] & object;
+        return { key: keyOf(index, metadata.namespace, metadata.name ?? ''), xr };
+      }),
+    );
+  }
+
   /**
    * Deletes the XR itself (one without a claim), if it is still the one read: in the foreground,
    * so that it is gone, and environment.deleted announced, only once what it composed is.

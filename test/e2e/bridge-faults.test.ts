@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import {
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
@@ -16,6 +17,14 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDEvent } from '../../bridge/delivery/cdevents.js';
+import {
+  JOURNAL_KEY,
+  readShard,
+  shardNames,
+  shardOf,
+  type Entry,
+  type Shard,
+} from '../../bridge/announce/journal.js';
 import { FINALIZER, RECORD_ANNOTATION, recordProblems } from '../../bridge/announce/record.js';
 import type { Recorded } from '../../bridge/announce/transitions.js';
 import { startControlPlaneWithXrds } from '../controlplane/composite-crds.js';
@@ -57,6 +66,11 @@ interface Env {
   failures: Record<Component, number>;
   deleted: boolean;
   /**
+   * Its journal was deleted while a batch of it was delivered and not yet on the XR: rebuilt from
+   * what is observed, it cannot follow up on that batch (an incident it detected stays open).
+   */
+  journalLost?: boolean;
+  /**
    * Its record was damaged, not yet rebuilt, when the test deleted it: rebuilt after its Releases
    * are gone, it cannot tell which tools were announced as deployed (adopted silently, by design).
    */
@@ -65,6 +79,7 @@ interface Env {
 
 let cp: ControlPlane;
 let custom: CustomObjectsApi;
+let core: CoreV1Api;
 let objects: KubernetesObjectApi;
 let bridgeKubeconfig: string;
 const sink = new TestSink();
@@ -217,8 +232,34 @@ async function deleteEnv(env: Env): Promise<void> {
 }
 
 type Xr = KubernetesObject & {
-  metadata: { name: string; finalizers?: string[]; resourceVersion: string };
+  metadata: { name: string; uid: string; finalizers?: string[]; resourceVersion: string };
 };
+
+const BRIDGE_NAMESPACE = 'crossplane-system';
+
+/** The journal shard that holds an XR's entry, as stored; undefined if missing or invalid. */
+async function shardOfXr(uid: string): Promise<Shard | undefined> {
+  try {
+    const map = await core.readNamespacedConfigMap({
+      name: shardNames()[shardOf(uid)]!,
+      namespace: BRIDGE_NAMESPACE,
+    });
+    const read = readShard(map.data?.[JOURNAL_KEY]);
+    return read.kind === 'valid' ? read.shard : undefined;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The journal's entry for an XR: a batch its record on the XR may not hold yet. */
+async function entryOf(xr: Xr | undefined): Promise<Entry | undefined> {
+  return xr && (await shardOfXr(xr.metadata.uid))?.entries[xr.metadata.uid];
+}
+
+/** The record on the XR as it stands. */
+const recordOn = (xr: Xr | undefined) =>
+  JSON.parse(xr?.metadata.annotations?.[RECORD_ANNOTATION] ?? 'null') as Recorded | null;
 
 /** A merge patch of the XR's metadata, guarded by the resourceVersion read: the bridge writes too. */
 async function patchMetadata(xr: Xr, metadata: Obj): Promise<void> {
@@ -252,8 +293,11 @@ function validRecord(raw: string | undefined): boolean {
   }
 }
 
-/** The record says everything the test did was announced and delivered. */
-function settled(env: Env, xr: Xr | undefined): boolean {
+/**
+ * The record says everything the test did was announced and delivered: the XR's, and the
+ * journal holds none newer (its events would still be owed).
+ */
+function settled(env: Env, xr: Xr | undefined, entry: Entry | undefined): boolean {
   if (env.deleted) return xr === undefined;
   let record: Recorded;
   try {
@@ -263,6 +307,9 @@ function settled(env: Env, xr: Xr | undefined): boolean {
   }
   // A record the test corrupted and the bridge has not rebuilt yet.
   if (recordProblems(record).length > 0) return false;
+  if (entry && (entry.record.epoch !== record.epoch || entry.record.seq !== record.seq)) {
+    return false;
+  }
   const failing = COMPONENTS.filter((c) => env.state[c] === 'failed')
     .map(incidentKey)
     .sort();
@@ -277,7 +324,10 @@ async function allSettled(ms = 30_000): Promise<void> {
   await eventually(
     'every environment announced',
     async () => {
-      for (const env of envs) if (!settled(env, await readXr(env.name))) return undefined;
+      for (const env of envs) {
+        const xr = await readXr(env.name);
+        if (!settled(env, xr, await entryOf(xr))) return undefined;
+      }
       return true;
     },
     ms,
@@ -285,6 +335,7 @@ async function allSettled(ms = 30_000): Promise<void> {
 }
 
 const events = (): CDEvent[] => sink.received.map((r) => r.event.data as unknown as CDEvent);
+const eventsSince = (before: number): CDEvent[] => events().slice(before);
 const ofEnv = (list: CDEvent[], env: Env) =>
   list.filter((e) => e.subject.id === env.name || e.subject.id.startsWith(`${env.name}/`));
 const kind = (e: CDEvent) =>
@@ -331,7 +382,7 @@ function disagreements(): string[] {
       return service ? `tool-${service.id.split('/').pop()}` : 'cluster';
     });
     const failing = COMPONENTS.filter((c) => env.state[c] === 'failed');
-    if (open.sort().join() !== failing.join())
+    if (open.sort().join() !== failing.join() && !env.journalLost)
       problems.push(`${env.name}: open incidents ${open} but failing ${failing}`);
     for (const component of COMPONENTS) {
       const detections = mine.filter((e) => {
@@ -348,10 +399,22 @@ function disagreements(): string[] {
   return problems;
 }
 
+/** Fails tool-a of `env` and waits until the sink took the batch that says so; where it began. */
+async function failedAndAnnounced(env: Env): Promise<number> {
+  const before = sink.received.length;
+  await set(env, 'tool-a', 'failed');
+  await eventually('the failure announced', async () =>
+    ofEnv(eventsSince(before), env).some((e) => kind(e) === 'environment.modified')
+      ? true
+      : undefined,
+  );
+  return before;
+}
+
 async function corrupt(env: Env): Promise<boolean> {
   const xr = await readXr(env.name);
   // Only where everything is announced: a rebuilt record adopts what it observes, by design.
-  if (!xr || !settled(env, xr)) return false;
+  if (!xr || !settled(env, xr, await entryOf(xr))) return false;
   const raw = xr.metadata.annotations![RECORD_ANNOTATION]!;
   const hasIncidents = Object.keys((JSON.parse(raw) as Recorded).incidents).length > 0;
   // Whole-record damage loses open incidents: only where none is open. A damaged field keeps them.
@@ -373,6 +436,7 @@ beforeAll(async () => {
   const kc = new KubeConfig();
   kc.loadFromFile(cp.adminKubeconfig);
   custom = kc.makeApiClient(CustomObjectsApi);
+  core = kc.makeApiClient(CoreV1Api);
   objects = KubernetesObjectApi.makeApiClient(kc);
   const [release] = (await readCrds(
     CRD_DIRS.providerHelm,
@@ -502,14 +566,206 @@ describe('the bridge under faults', () => {
     await a.stop('SIGTERM');
     // Stopped within the second a delivered outbox waits: clearing it was the stop's doing.
     expect(performance.now() - announcedAt).toBeLessThan(1_000);
-    const record = JSON.parse((await readXr(env!.name))!.metadata.annotations![RECORD_ANNOTATION]!);
-    expect((record as Recorded).outbox).toEqual([]);
+    const xr = await readXr(env!.name);
+    const record = JSON.parse(xr!.metadata.annotations![RECORD_ANNOTATION]!) as Recorded;
+    expect(record.outbox).toEqual([]);
+    // Checkpointed onto the XR, and dropped from the journal: the XR is the truth again.
+    expect(await entryOf(xr)).toBeUndefined();
     a = await startBridge('bridge-a');
     await ready(a);
     await sleep(1_500);
     expect(sink.received.slice(before).map((r) => r.event.type)).toHaveLength(2);
     await set(env!, 'tool-a', 'ready');
     await allSettled();
+  });
+
+  // What the sink took is owed to it whatever happens next: the bridge killed while the sink holds
+  // an incident's detection unanswered, the failure gone before it runs again. Recorded only after
+  // delivery, the detection would never be resolved: the new process finds nothing to announce.
+  it('resolves an incident it was killed announcing, the failure gone while it was down', async () => {
+    await ready(a);
+    const env = envs[1]!;
+    const before = sink.received.length;
+    sink.hang = true;
+    await set(env, 'tool-b', 'failed');
+    await eventually('incident.detected taken by the sink', async () =>
+      sink.received.slice(before).some((r) => r.event.type.includes('incident.detected'))
+        ? true
+        : undefined,
+    );
+    await a.stop('SIGKILL');
+    figures.kills++;
+    figures.killsWhileWorking++;
+    sink.hang = false;
+    await set(env, 'tool-b', 'ready');
+    a = await startBridge('bridge-a');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    expect(
+      ofEnv(
+        checkEventLog(sink.received.slice(before).map((r) => r.event.data as unknown as CDEvent))
+          .distinct,
+        env,
+      ).map(kind),
+    ).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+  });
+
+  // The journal: a kill at each step of a batch's way, and a journal damaged or deleted.
+  it('sends a batch the journal held when killed before delivering it, then what changed meanwhile', async () => {
+    await ready(a);
+    const env = envs[2]!;
+    const before = sink.received.length;
+    sink.stall = true;
+    await set(env, 'tool-a', 'failed');
+    const xr = await readXr(env.name);
+    const journaled = await eventually('the batch written into the journal', async () => {
+      const entry = await entryOf(xr);
+      return entry?.record.outbox.length ? entry : undefined;
+    });
+    await a.stop('SIGKILL');
+    figures.kills++;
+    figures.killsWhileWorking++;
+    sink.stall = false;
+    // Neither taken by the sink nor on the XR yet: only the journal has it.
+    expect(sink.received.length).toBe(before);
+    expect(recordOn(await readXr(env.name))!.seq).toBeLessThan(journaled.record.seq);
+    await set(env, 'tool-a', 'ready');
+    a = await startBridge('bridge-a');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    const said = ofEnv(checkEventLog(eventsSince(before)).distinct, env);
+    expect(said.map(kind)).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+    expect(said.slice(0, 2).map((e) => e.context.id)).toEqual(
+      journaled.record.outbox.map(({ event }) => event.context.id),
+    );
+  });
+
+  it('sends a delivered batch again, with its ids, when killed before the XR held it', async () => {
+    await ready(a);
+    const env = envs[3]!;
+    const before = await failedAndAnnounced(env);
+    await a.stop('SIGKILL');
+    figures.kills++;
+    figures.killsWhileWorking++;
+    // Delivered, in the journal, not on the XR: the checkpoint waits for the XR to settle.
+    const xr = await readXr(env.name);
+    expect((await entryOf(xr))!.record.seq).toBeGreaterThan(recordOn(xr)!.seq);
+    await set(env, 'tool-a', 'ready');
+    a = await startBridge('bridge-a');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    const log = checkEventLog(ofEnv(eventsSince(before), env));
+    expect(log.distinct.map(kind)).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+    expect(log.redeliveries).toBe(2);
+  });
+
+  it('sends nothing again when killed after the XR held a batch, before the journal dropped it', async () => {
+    const env = envs[4]!;
+    // The journal drops an entry with its next write, within a second: caught within a few tries.
+    let caught = false;
+    for (let attempt = 0; attempt < 5 && !caught; attempt++) {
+      await ready(a);
+      await set(env, 'tool-a', 'failed');
+      const xr = await eventually('the XR to hold the batch', async () => {
+        const read = await readXr(env.name);
+        return recordOn(read)?.incidents['tool/a'] ? read : undefined;
+      });
+      await a.stop('SIGKILL');
+      figures.kills++;
+      figures.killsWhileWorking++;
+      caught = (await entryOf(xr))?.record.seq === recordOn(xr)!.seq;
+      const before = sink.received.length;
+      a = await startBridge('bridge-a');
+      await ready(a);
+      await sleep(1_500);
+      if (caught) expect(ofEnv(eventsSince(before), env)).toEqual([]);
+      await set(env, 'tool-a', 'ready');
+      await allSettled();
+    }
+    expect(caught).toBe(true);
+    expect(disagreements()).toEqual([]);
+  });
+
+  it('rebuilds records from what it observes when its journal is damaged or deleted, sending nothing under new ids', async () => {
+    // Every XR holding its record, and the journal holding no entry: a damaged shard loses nothing.
+    await ready(a);
+    await allSettled();
+    await eventually('the journal to drop every entry', async () => {
+      for (const env of envs.filter((e) => !e.deleted)) {
+        if (await entryOf(await readXr(env.name))) return undefined;
+      }
+      return true;
+    });
+    await a.stop('SIGKILL');
+    figures.kills++;
+    const env = envs[5]!;
+    const uid = (await readXr(env.name))!.metadata.uid;
+    await core.patchNamespacedConfigMap(
+      {
+        name: shardNames()[shardOf(uid)]!,
+        namespace: BRIDGE_NAMESPACE,
+        body: { data: { [JOURNAL_KEY]: '{"format":1' } },
+      },
+      merge,
+    );
+    let before = sink.received.length;
+    a = await startBridge('bridge-a');
+    await ready(a);
+    await eventually('the shard made again', async () =>
+      (await shardOfXr(uid)) ? true : undefined,
+    );
+    await sleep(1_500);
+    expect(eventsSince(before)).toEqual([]);
+    expect(a.output).toContain('journal shard lost');
+    for (const state of ['failed', 'ready'] as const) {
+      await set(env, 'tool-b', state);
+      await allSettled();
+    }
+    expect(disagreements()).toEqual([]);
+
+    // The whole journal deleted while a batch was delivered and not yet on its XR: every record
+    // is rebuilt, what was sent is not sent again, and that batch is not followed up.
+    const lost = await createEnv('lost');
+    lost.journalLost = true;
+    for (const component of COMPONENTS) await set(lost, component, 'ready');
+    await allSettled();
+    before = await failedAndAnnounced(lost);
+    await a.stop('SIGKILL');
+    figures.kills++;
+    for (const name of shardNames()) {
+      await core.deleteNamespacedConfigMap({ name, namespace: BRIDGE_NAMESPACE });
+    }
+    a = await startBridge('bridge-a');
+    await allSettled();
+    await sleep(1_500);
+    await set(lost, 'tool-a', 'ready');
+    await allSettled();
+    expect(disagreements()).toEqual([]);
+    const log = checkEventLog(ofEnv(eventsSince(before), lost));
+    expect([log.problems, log.redeliveries]).toEqual([[], 0]);
+    // Its failure's detection stays open: its resolution is of the incident adopted on rebuilding.
+    expect(log.distinct.map(kind)).toEqual([
+      'incident.detected',
+      'environment.modified',
+      'incident.resolved',
+      'environment.modified',
+    ]);
+    expect(openIncidents(log.distinct)).toEqual([log.distinct[0]!.subject.id]);
   });
 
   // A container restarted at once keeps its pod's name, so takes its lease back at once; a process
@@ -584,7 +840,7 @@ describe('the bridge under faults', () => {
   }, 180_000);
 
   it('loses, repeats and invents nothing while killed, failed by its sink, and corrupted', async () => {
-    const chaotic = envs.filter((env) => env !== steady);
+    const chaotic = envs.filter((env) => env !== steady && !env.journalLost);
     for (let kill = 0; kill < KILLS; kill++) {
       // The sink: fine, then 500s, then hanging after taking events, then fine again.
       sink.failWith = kill >= 4 && kill < 8 ? 500 : undefined;

@@ -20,8 +20,8 @@ export function label(data: Obj): string {
 
 /**
  * The bridge's events one step at a time, each once: an event sent again with the same id (the
- * bridge redelivers its outbox when its write after a delivery conflicts with Crossplane's) is
- * counted in `redeliveries`, and must carry the same payload.
+ * bridge sends a batch again when it restarts before the batch's record is on its XR) is counted
+ * in `redeliveries`, and must carry the same payload.
  */
 export class Events {
   private seen = 0;

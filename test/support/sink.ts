@@ -24,6 +24,8 @@ export class TestSink {
   failWith: number | undefined;
   /** Accept events but never answer, to play a sink that hangs after taking them. */
   hang = false;
+  /** Hold requests unanswered without taking their events, to play a sink slow to take them. */
+  stall = false;
   /** Called on each arrival, before the answer. */
   onReceive: ((received: Received) => void) | undefined;
 
@@ -42,6 +44,7 @@ export class TestSink {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        if (this.stall) return;
         if (this.failWith) {
           res.writeHead(this.failWith).end();
           return;

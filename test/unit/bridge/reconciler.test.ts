@@ -11,6 +11,7 @@ import type { CDEvent } from '../../../bridge/delivery/cdevents.js';
 import {
   FINALIZER,
   RECORD_ANNOTATION,
+  recordJournal,
   recordProblems,
   type Change,
 } from '../../../bridge/announce/record.js';
@@ -18,6 +19,9 @@ import type { ClaimRef, Claims } from '../../../bridge/lifecycle/claims.js';
 import { conditionPatch, type OwnCondition } from '../../../bridge/lifecycle/conditions.js';
 import { Reconciler, type Store } from '../../../bridge/reconciler.js';
 import type { Recorded } from '../../../bridge/announce/transitions.js';
+import { shardNames, shardOf } from '../../../bridge/announce/journal.js';
+import { Journal } from '../../../bridge/announce/journal-shards.js';
+import { MemoryObjects } from '../../support/journal-objects.js';
 import { checkEventLog, label, openIncidents } from '../../support/event-log.js';
 import { CLUSTER_ENDPOINT, ENVIRONMENT_UID } from '../../support/observations.js';
 import { Random } from '../../support/random.js';
@@ -45,6 +49,8 @@ class MemoryStore implements Store {
   uninstalled = new Set<string>();
   /** Throws instead of writing while > 0: a bridge that dies before its write lands. */
   failWrites = 0;
+  /** The bridge's journal, in its namespace. */
+  readonly journal = new MemoryObjects();
 
   constructor(xr: JsonObject) {
     this.xr = structuredClone(xr);
@@ -72,6 +78,30 @@ class MemoryStore implements Store {
 
   composite(): JsonObject | undefined {
     return this.xr && structuredClone(this.xr);
+  }
+
+  reads = 0;
+
+  async read(): Promise<JsonObject | undefined> {
+    this.reads++;
+    return this.composite();
+  }
+
+  async list() {
+    if (!this.xr) return [];
+    const journal = recordJournal(this.xr);
+    return [
+      {
+        key: KEY,
+        uid: this.uid,
+        resourceVersion: this.meta.resourceVersion,
+        ...(journal ? { journal } : {}),
+      },
+    ];
+  }
+
+  get uid(): string {
+    return String((this.xr!.metadata as { uid: string }).uid);
   }
 
   composed(): JsonObject[] {
@@ -174,10 +204,16 @@ class MemoryClaims implements Claims {
 }
 
 /** `store`, some of its methods replaced. */
-function replacing(store: MemoryStore, methods: Partial<Store>): Store {
+function replacing(
+  store: MemoryStore,
+  methods: Partial<Store>,
+): Store & { journal: MemoryObjects } {
   return {
+    journal: store.journal,
     composite: () => store.composite(),
     composed: () => store.composed(),
+    read: () => store.read(),
+    list: () => store.list(),
     write: (k, x, c) => store.write(k, x, c),
     writeCondition: (k, x, c, n) => store.writeCondition(k, x, c, n),
     deleteComposite: (k, x) => store.deleteComposite(k, x),
@@ -200,23 +236,43 @@ function sink(accept: (event: CDEvent) => boolean = () => true) {
   return { sent, emit };
 }
 
+/**
+ * A bridge process over `store`: its journal is read before its first reconcile, as main.ts does
+ * once it leads. Lazy journal writes happen only when a case calls flush(), or never (a kill).
+ */
 function reconciler(
-  store: Store,
+  store: Store & { journal: MemoryObjects },
   emit: (e: CDEvent, s: string | undefined) => Promise<void>,
   options: { claims?: Claims; now?: () => Date; settleMs?: number } = {},
 ) {
   let invalid = 0;
-  const r = new Reconciler(store, options.claims ?? new MemoryClaims(), emit, {
+  const journal = new Journal(store.journal, {
+    windowMs: 0,
+    lazyMs: HOUR,
+    logger: pino({ level: 'silent' }),
+  });
+  const r = new Reconciler(store, options.claims ?? new MemoryClaims(), emit, journal, {
     source: '/test',
     sinkAllow: ['*.svc.cluster.local'],
     expiryWarningMs: HOUR,
     logger: pino({ level: 'silent' }),
     onInvalidRecord: () => invalid++,
-    // Cleared at once unless a case is about settling: each reconcile then ends as it began.
+    // Checkpointed at once unless a case is about settling: each reconcile then ends as it began.
     settleMs: options.settleMs ?? 0,
     ...(options.now ? { now: options.now } : {}),
   });
-  return Object.assign(r, { invalid: () => invalid });
+  let loaded: Promise<string[]> | undefined;
+  const reconcile = r.reconcile.bind(r);
+  return Object.assign(r, {
+    invalid: () => invalid,
+    /** Keys the journal's load found gone: their ends owed. */
+    orphans: () => (loaded ??= r.loadJournal()),
+    reconcile: async (key: string) => {
+      await (loaded ??= r.loadJournal());
+      return reconcile(key);
+    },
+    flush: () => journal.flushAll(),
+  });
 }
 
 function toggle(set: Set<string>, item: string): void {
@@ -225,61 +281,119 @@ function toggle(set: Set<string>, item: string): void {
 
 const labels = (sent: Sent[]) => sent.map((s) => label(s.event));
 
+/** A process that announces what is observed, and lets the journal drop what the XR holds. */
+async function announced(
+  store: MemoryStore,
+  emit: (e: CDEvent, s: string | undefined) => Promise<void>,
+) {
+  const r = reconciler(store, emit);
+  await r.reconcile(KEY);
+  await r.flush();
+  return r;
+}
+
 describe('bridge reconciler', () => {
-  it('records each batch with its events before sending them, then clears the outbox', async () => {
+  it('writes each batch into the journal before sending it, and onto the XR after', async () => {
     const store = new MemoryStore(xr);
-    const outboxAtDelivery: boolean[] = [];
+    const journaled: boolean[] = [];
     const { sent, emit } = sink((event) => {
-      outboxAtDelivery.push(
-        store.record!.outbox.some((e) => e.event.context.id === event.context.id),
+      journaled.push(
+        store.journal
+          .entry(store.uid)!
+          .record.outbox.some((e) => e.event.context.id === event.context.id) &&
+          store.record === undefined,
       );
       return true;
     });
-    await reconciler(store, emit).reconcile(KEY);
+    const r = reconciler(store, emit);
+    await r.orphans();
+    store.journal.writes = 0;
+    await r.reconcile(KEY);
     expect(labels(sent)).toEqual([
       'environment.requested dev',
       'environment.created dev',
       'service.deployed dev/argo-cd',
       'environment.modified dev',
     ]);
-    expect(outboxAtDelivery).toEqual([true, true, true, true]);
+    // In the journal when sent, and not yet on the XR: one journal write, then one XR write.
+    expect(journaled).toEqual([true, true, true, true]);
+    expect([store.journal.writes, store.writes]).toEqual([1, 1]);
+    const incarnation = store.journal.shard(store.uid).incarnation;
     expect(store.record).toMatchObject({ epoch: '0', seq: 4, outbox: [], ready: true });
+    expect(store.record!.journal).toBe(incarnation);
     expect(recordProblems(store.record)).toEqual([]);
     expect(store.meta.finalizers).toEqual([FINALIZER]);
 
+    // The XR holds it: the journal drops the entry with its next write.
+    await r.flush();
+    expect(store.journal.shard(store.uid).entries).toEqual({});
     await reconciler(store, emit).reconcile(KEY);
     expect(sent).toHaveLength(4);
+    expect([store.journal.writes, store.writes]).toEqual([2, 1]);
   });
 
-  it('after a failed delivery, sends the recorded events first, with their ids, whatever changed', async () => {
-    const store = new MemoryStore(xr);
-    let up = false;
-    const { sent, emit } = sink(() => up);
-    await expect(reconciler(store, emit).reconcile(KEY)).rejects.toThrow('sink down');
-    const recorded = store.record!.outbox.map((e) => e.event.context.id);
-    expect(recorded).toHaveLength(4);
+  it.each([
+    ['parked on the XR', 0],
+    // Killed between the journal write and delivery, before parking: only the journal has it.
+    ['in the journal only', 1],
+  ])(
+    'after a failed delivery, sends the batch first (%s), with its ids, whatever changed',
+    async (_, failWrites) => {
+      const store = new MemoryStore(xr);
+      let up = false;
+      const { sent, emit } = sink(() => up);
+      store.failWrites = failWrites;
+      await expect(reconciler(store, emit).reconcile(KEY)).rejects.toThrow('sink down');
+      const journaled = store.journal.entry(store.uid)!.record.outbox;
+      const recorded = (failWrites ? journaled : store.record!.outbox).map(
+        (e) => e.event.context.id,
+      );
+      expect(recorded).toHaveLength(4);
+      expect(store.record?.outbox.length).toBe(failWrites ? undefined : 4);
 
-    // Meanwhile argo-cd fails: a different next transition, which must not take their places.
-    store.failing.add(ARGO_CD);
-    up = true;
-    await reconciler(store, emit).reconcile(KEY);
-    expect(sent.slice(0, 4).map((s) => s.event.context.id)).toEqual(recorded);
-    expect(labels(sent.slice(4))).toEqual([
-      'incident.detected dev/incidents/0-4',
-      'environment.modified dev',
-    ]);
-    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
-  });
+      // Meanwhile argo-cd fails: a different next transition, which must not take their places.
+      store.failing.add(ARGO_CD);
+      up = true;
+      await reconciler(store, emit).reconcile(KEY);
+      expect(sent.slice(0, 4).map((s) => s.event.context.id)).toEqual(recorded);
+      expect(labels(sent.slice(4))).toEqual([
+        'incident.detected dev/incidents/0-4',
+        'environment.modified dev',
+      ]);
+      expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
+    },
+  );
 
-  it('sends nothing and records nothing when its write conflicts', async () => {
+  it('sends nothing when its journal write conflicts, and plans again on the journal read again', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
-    const stale = store.composite()!;
-    store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
-    const r = reconciler(replacing(store, { composite: () => stale }), emit);
+    const r = reconciler(store, emit);
+    await r.orphans();
+    // Another leader wrote the shard since this one read it.
+    store.journal.touch(store.uid);
     await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
     expect(sent).toEqual([]);
     expect(store.record).toBeUndefined();
+    await r.reconcile(KEY);
+    expect(sent).toHaveLength(4);
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
+  });
+
+  it('sends nothing and records nothing when a write to the XR conflicts', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const stale = store.composite()!;
+    const r = reconciler(replacing(store, { composite: () => stale }), emit);
+    await r.orphans();
+    // Crossplane writes the XR after the journal was read; the cache has not seen it yet.
+    store.edit((x) => ((x.status as JsonObject).phase = 'Ready'));
+    await r.reconcile(KEY).catch(() => undefined);
+    // Sent from the journal; the checkpoint on the stale XR failed, and nothing else was written.
+    expect(sent).toHaveLength(4);
+    expect(store.record).toBeUndefined();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(store.record).toMatchObject({ seq: 4, outbox: [] });
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
   });
 
   it('gives every transition one id however often it is killed between steps', async () => {
@@ -301,9 +415,11 @@ describe('bridge reconciler', () => {
       if (round % 3 === 0) toggle(store.failing, ARGO_CD);
       if (round % 7 === 0) toggle(store.failing, CLUSTER_KEY);
       if (random() < 0.2) store.failWrites = 1;
-      await reconciler(store, emit)
-        .reconcile(KEY)
-        .catch(() => undefined);
+      if (random() < 0.2) store.journal.failWrites = 1;
+      const r = reconciler(store, emit, { settleMs: random() < 0.5 ? 0 : 1_000 });
+      await r.reconcile(KEY).catch(() => undefined);
+      // Killed before the journal dropped what was delivered or checkpointed, or after.
+      if (random() < 0.5) await r.flush().catch(() => undefined);
     }
     store.failing.clear();
     // Then until a pass goes through: a kill left over from the rounds may stop the first ones.
@@ -336,7 +452,7 @@ describe('bridge reconciler', () => {
   ])('rebuilds a record like %s from what it observes, announcing nothing again', async (bad) => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
-    await reconciler(store, emit).reconcile(KEY);
+    await announced(store, emit);
     const before = sent.map((s) => s.event.context.id);
     store.edit((x) => ((x.metadata as Metadata).annotations![RECORD_ANNOTATION] = bad));
 
@@ -362,7 +478,7 @@ describe('bridge reconciler', () => {
     const store = new MemoryStore(xr);
     store.failing.add(ARGO_CD);
     const { sent, emit } = sink();
-    await reconciler(store, emit).reconcile(KEY);
+    await announced(store, emit);
     const detected = sent.find((s) => s.event.context.type.includes('incident.detected'))!;
     store.edit((x) => {
       const annotations = (x.metadata as Metadata).annotations!;
@@ -393,7 +509,7 @@ describe('bridge reconciler', () => {
     async (_, bad) => {
       const store = new MemoryStore(xr);
       const { sent, emit } = sink();
-      await reconciler(store, emit).reconcile(KEY);
+      await announced(store, emit);
       const before = sent.length;
       if (bad !== undefined) {
         store.edit((x) => {
@@ -485,21 +601,21 @@ describe('bridge reconciler', () => {
       ['environment.modified dev', good],
     ]);
   });
-  it('does not send an outbox again when the write that clears it conflicted', async () => {
+  it('does not send a batch again when its checkpoint conflicted', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
+    // Crossplane patches the XR's status between the delivery and the checkpoint.
     let writes = 0;
-    // Crossplane patches the XR's status between the delivery and the write that clears it.
     const conflicting = replacing(store, {
       write: (k, x, c) => {
-        if (++writes === 2)
+        if (++writes === 1)
           store.edit((current) => ((current.status as JsonObject).phase = 'Ready'));
         return store.write(k, x, c);
       },
     });
     const r = reconciler(conflicting, emit);
     await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
-    expect(store.record!.outbox).toHaveLength(4);
+    expect(store.record).toBeUndefined();
     await r.reconcile(KEY);
     expect(labels(sent)).toEqual([
       'environment.requested dev',
@@ -517,7 +633,7 @@ describe('bridge reconciler', () => {
       reconciler(
         replacing(again, {
           write: (k, x, c) => {
-            if (++count === 2) again.edit(() => undefined);
+            if (++count === 1) again.edit(() => undefined);
             return again.write(k, x, c);
           },
         }),
@@ -526,25 +642,28 @@ describe('bridge reconciler', () => {
     ).rejects.toMatchObject({ code: 409 });
     await reconciler(again, second.emit).reconcile(KEY);
     expect(second.sent).toHaveLength(8);
+    expect(checkEventLog(second.sent.map((s) => s.event)).problems).toEqual([]);
   });
 });
 
-describe('bridge reconciler: one write per batch', () => {
+describe('bridge reconciler: the journal', () => {
   const clock = (start: string) => {
     let now = Date.parse(start);
     return { now: () => new Date(now), advance: (ms: number) => (now += ms) };
   };
 
-  it('leaves a delivered outbox for the next batch to clear, and clears a quiet one once settled', async () => {
+  it('writes the XR once, after its batches are delivered and it has settled', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
     const time = clock('2026-11-25T09:00:00Z');
     const r = reconciler(store, emit, { now: time.now, settleMs: 1_000 });
+    await r.orphans();
+    store.journal.writes = 0;
 
     expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
-    expect([sent.length, store.writes, store.record!.outbox.length]).toEqual([4, 1, 4]);
+    expect([sent.length, store.journal.writes, store.writes]).toEqual([4, 1, 0]);
 
-    // A change within the second: its batch's write replaces the delivered outbox.
+    // A change within the second: a journal write of its own, the XR still untouched.
     time.advance(300);
     store.failing.add(ARGO_CD);
     expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
@@ -552,24 +671,45 @@ describe('bridge reconciler: one write per batch', () => {
       'incident.detected dev/incidents/0-4',
       'environment.modified dev',
     ]);
-    expect([store.writes, store.record!.outbox.length]).toEqual([2, 2]);
+    expect([store.journal.writes, store.writes]).toEqual([2, 0]);
 
     // Looked at again early (a status update): nothing is written, the time left is asked for.
     time.advance(400);
     expect(await r.reconcile(KEY)).toEqual({ requeueAfterMs: 600, lowPriority: true });
-    expect(store.writes).toBe(2);
+    expect([store.journal.writes, store.writes]).toEqual([2, 0]);
 
     time.advance(600);
     expect(await r.reconcile(KEY)).toEqual({});
-    expect([sent.length, store.writes, store.record!.outbox]).toEqual([6, 3, []]);
+    expect([sent.length, store.writes, store.record!.seq, store.record!.outbox]).toEqual([
+      6,
+      1,
+      6,
+      [],
+    ]);
     expect(checkEventLog(sent.map((s) => s.event)).redeliveries).toBe(0);
   });
 
-  it('after a restart before the outbox settled, sends it again with the same ids and payloads', async () => {
+  it('parks a batch its sink refuses on the XR, so that the journal holds it no longer', async () => {
+    const store = new MemoryStore(xr);
+    let up = false;
+    const { sent, emit } = sink(() => up);
+    const r = reconciler(store, emit);
+    await expect(r.reconcile(KEY)).rejects.toThrow('sink down');
+    expect(store.record!.outbox).toHaveLength(4);
+    await r.flush();
+    expect(store.journal.entry(store.uid)).toBeUndefined();
+    up = true;
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent).toHaveLength(4);
+    expect(store.record).toMatchObject({ seq: 4, outbox: [] });
+  });
+
+  it('killed between delivery and checkpoint, sends the batch again with the same ids and payloads', async () => {
     const store = new MemoryStore(xr);
     const { sent, emit } = sink();
     const time = clock('2026-11-25T09:00:00Z');
     await reconciler(store, emit, { now: time.now, settleMs: 1_000 }).reconcile(KEY);
+    expect(store.record).toBeUndefined();
     const restarted = reconciler(store, emit, { now: time.now, settleMs: 1_000 });
     expect(await restarted.reconcile(KEY)).toEqual({ requeueAfterMs: 1_000, lowPriority: true });
     expect(sent.slice(4).map((s) => s.event)).toEqual(sent.slice(0, 4).map((s) => s.event));
@@ -577,16 +717,136 @@ describe('bridge reconciler: one write per batch', () => {
     expect([log.redeliveries, log.problems]).toEqual([4, []]);
   });
 
-  it('asks for the expiry warning when it is due before the outbox settles', async () => {
+  it('killed between checkpoint and the journal dropping the entry, sends nothing again', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(store.record).toMatchObject({ seq: 4, outbox: [] });
+    expect(store.journal.entry(store.uid)!.record.outbox).toHaveLength(4);
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent).toHaveLength(4);
+    expect(store.writes).toBe(1);
+  });
+
+  it('reads an XR the cache shows at another version than listed after the journal again', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const before = store.composite()!;
+    await announced(store, emit);
+    // A cache that has not seen the checkpoint yet (a new leader's): read again, not rebuilt.
+    const r = reconciler(replacing(store, { composite: () => before }), emit);
+    await r.reconcile(KEY);
+    expect([sent.length, r.invalid(), store.reads]).toEqual([4, 0, 1]);
+  });
+
+  it.each([
+    ['deleted', (objects: MemoryObjects, name: string) => objects.objects.delete(name)],
+    [
+      'damaged',
+      (objects: MemoryObjects, name: string) => (objects.objects.get(name)!.text = '{"format":1'),
+    ],
+  ])(
+    'a journal shard %s: its XRs are rebuilt, and nothing is sent again under new ids',
+    async (_, damage) => {
+      const store = new MemoryStore(xr);
+      const { sent, emit } = sink();
+      const time = clock('2026-11-25T09:00:00Z');
+      await announced(store, emit);
+      // Then argo-cd fails: announced, not checkpointed, when the shard is lost.
+      store.failing.add(ARGO_CD);
+      await reconciler(store, emit, { now: time.now, settleMs: 1_000 }).reconcile(KEY);
+      expect(labels(sent.slice(4))).toEqual([
+        'incident.detected dev/incidents/0-4',
+        'environment.modified dev',
+      ]);
+      damage(store.journal, shardNames()[shardOf(store.uid)]!);
+      const r = reconciler(store, emit);
+      await r.reconcile(KEY);
+      expect([sent.length, r.invalid()]).toEqual([6, 1]);
+      // A new life of the shard, the XR no longer a suspect once rebuilt.
+      expect(store.journal.shard(store.uid).suspects).toEqual([]);
+      expect(store.record!.journal).toBe(store.journal.shard(store.uid).incarnation);
+      // What follows is announced, in the new epoch; the incident detected before stays open.
+      store.failing.clear();
+      await r.reconcile(KEY);
+      expect(labels(sent.slice(6))).toEqual([
+        expect.stringMatching(/^incident\.resolved dev\/incidents\/[0-9a-f]{8}-tool\/argo-cd$/),
+        'environment.modified dev',
+      ]);
+      const log = checkEventLog(sent.map((s) => s.event));
+      expect([log.problems, openIncidents(log.distinct)]).toEqual([[], ['dev/incidents/0-4']]);
+    },
+  );
+
+  it('announces the end of an XR gone before its record was checkpointed, from the journal', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const time = clock('2026-11-25T09:00:00Z');
+    store.failing.add(ARGO_CD);
+    const r = reconciler(store, emit, { now: time.now, settleMs: 1_000 });
+    await r.reconcile(KEY);
+    // Nothing held it: it is gone at once.
+    expect(store.meta.finalizers).toBeUndefined();
+    const uid = store.uid;
+    store.xr = undefined;
+    await r.reconcile(KEY);
+    // argo-cd never became ready, so was never deployed: only its incident is owed an end.
+    expect(labels(sent.slice(-2))).toEqual([
+      'incident.resolved dev/incidents/0-1',
+      'environment.deleted dev',
+    ]);
+    await r.flush();
+    expect(store.journal.shard(uid).entries).toEqual({});
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
+  });
+
+  it('after a restart, announces the end of an XR that went while it was down, from the journal', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const time = clock('2026-11-25T09:00:00Z');
+    await reconciler(store, emit, { now: time.now, settleMs: 1_000 }).reconcile(KEY);
+    store.xr = undefined;
+    const r = reconciler(store, emit);
+    expect(await r.orphans()).toEqual([KEY]);
+    await r.reconcile(KEY);
+    // What it owed (not known to be delivered: the same ids), then its end.
+    expect(labels(sent.slice(4))).toEqual([
+      'environment.requested dev',
+      'environment.created dev',
+      'service.deployed dev/argo-cd',
+      'environment.modified dev',
+      'service.removed dev/argo-cd',
+      'environment.deleted dev',
+    ]);
+    expect(checkEventLog(sent.map((s) => s.event)).problems).toEqual([]);
+  });
+
+  it('before a graceful stop, checkpoints every XR at once, and the journal drops them', async () => {
+    const store = new MemoryStore(xr);
+    const { sent, emit } = sink();
+    const r = reconciler(store, emit, { settleMs: 1_000 });
+    await r.reconcile(KEY);
+    expect(store.record).toBeUndefined();
+    expect(r.settleNow()).toEqual([KEY]);
+    expect(await r.reconcile(KEY)).toEqual({});
+    await r.flushJournal();
+    expect(store.record).toMatchObject({ seq: 4, outbox: [] });
+    expect(store.journal.entry(store.uid)).toBeUndefined();
+    await reconciler(store, emit).reconcile(KEY);
+    expect(sent).toHaveLength(4);
+  });
+
+  it('asks for the expiry warning when it is due before the record settles', async () => {
     const expiresAt = '2026-11-25T10:00:00.500Z';
     const store = new MemoryStore({ ...xr, status: { ...xr.status, expiresAt } });
     const { emit } = sink();
     const now = () => new Date('2026-11-25T09:00:00Z');
-    // The warning (an hour ahead) is due in 500 ms, before the second the outbox waits.
+    // The warning (an hour ahead) is due in 500 ms, before the second the record waits.
     expect(await reconciler(store, emit, { now, settleMs: 1_000 }).reconcile(KEY)).toEqual({
       requeueAfterMs: 500,
     });
-    expect(store.record!.outbox).toHaveLength(4);
+    expect(store.journal.entry(store.uid)!.record.outbox).toHaveLength(4);
+    expect(store.record).toBeUndefined();
   });
 });
 
