@@ -18,14 +18,8 @@ ENV NODE_ENV=production
 # One malloc arena instead of one per thread: 5-7 MiB less RSS under load, with no CPU cost that
 # the benchmark could see (bench/results.md).
 ENV MALLOC_ARENA_MAX=1
-# V8's compile cache of the bundle, made below by the image's own node as the user the image runs
-# as (the cache is theirs alone), in that user's home; portable: keyed by the bundle's path from the
-# cache. The function starts without compiling its bundle (docs/performance.md).
-ENV NODE_COMPILE_CACHE=/home/nonroot/compile-cache NODE_COMPILE_CACHE_PORTABLE=1
 EXPOSE 9443
 USER 65532:65532
-# The entrypoint, loading the bundle only (--help), writes the compile cache.
-RUN ["/nodejs/bin/node", "--max-semi-space-size=4", "--max-old-space-size=128", "function/main.mjs", "--help"]
 # A bounded heap keeps RSS low; a 4 MiB young generation holds what a large request allocates
 # while it is answered, so little of it is copied by the scavenger (see bench/results.md). The
 # bridge sidecar runs the same image with its own command (examples/bridge/).

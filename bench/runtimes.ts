@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { RUNTIME_STAGE } from '../package/image/dockerfile.js';
 import { readImage } from '../package/image/oci.js';
 import { buildRuntimeImage } from '../package/image/runtime-image.js';
-import { compileCacheEnv, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.js';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.js';
 
 /** package/image/inputs.sh's Node, which the image carries (npm run tools fetches it). */
 export const IMAGE_NODE = '.tools/image-inputs/node/bin/node';
@@ -36,18 +36,16 @@ export interface Runtime {
 
 const nodeVersion = (node: string) => execFileSync(node, ['--version']).toString().trim();
 
-/** The image's environment on this machine: its ENV, and a compile cache of the benchmark's. */
-function hostEnv(cache: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...IMAGE_ENV, ...compileCacheEnv(cache) };
-}
+/** The image's environment on this machine: its ENV. */
+const HOST_ENV: Record<string, string> = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  ...IMAGE_ENV,
+};
 
 /** A Node binary running the bundle as the image's entrypoint does. */
-async function nodeRuntime(node: string, dir: string): Promise<Runtime> {
+function nodeRuntime(node: string): Runtime {
   const version = nodeVersion(node);
-  const cache = join(dir, `compile-cache-${version}`);
-  const env = hostEnv(cache);
-  // As the image's RUN makes its cache: the entrypoint, loading the bundle only.
-  execFileSync(node, [...IMAGE_NODE_FLAGS, BUNDLE, '--help'], { env, stdio: 'ignore' });
+  const env = HOST_ENV;
   return {
     label: `Node ${version.slice(1)}`,
     version,
@@ -115,7 +113,7 @@ async function buildFloor(): Promise<void> {
 /** Node 24 (the image's), this machine's Node, and the image where it can run. */
 export async function runtimes(dir: string, log: (line: string) => void): Promise<Runtime[]> {
   await buildFloor();
-  const found = [await nodeRuntime(IMAGE_NODE, dir), await nodeRuntime(process.execPath, dir)];
+  const found = [nodeRuntime(IMAGE_NODE), nodeRuntime(process.execPath)];
   const image = await imageRuntime(dir);
   if (image) found.push(image);
   else log('the image runs in a chroot, which needs root: left out');

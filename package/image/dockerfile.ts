@@ -16,8 +16,6 @@ export interface RuntimeStage {
   exposedPorts: string[];
   user: string;
   entrypoint: string[];
-  /** RUN instructions (exec form), after USER: the entrypoint with more arguments, run as USER. */
-  runs: string[][];
   /** The build stage's working directory, against which `copies[].from` are relative. */
   buildWorkdir: string;
 }
@@ -58,16 +56,9 @@ export function readRuntimeStage(text: string): RuntimeStage {
       env[match[1]!] = match[2]!;
     }
   }
-  const entrypoint = execForm(one(runtime, 'ENTRYPOINT'), 'ENTRYPOINT');
-  const user = one(runtime, 'USER');
-  const runs = instruction(runtime, 'RUN').map((args) => execForm(args, 'RUN'));
-  for (const run of runs) {
-    if (JSON.stringify(run.slice(0, entrypoint.length)) !== JSON.stringify(entrypoint)) {
-      throw new Error(`the runtime stage may RUN only its entrypoint: RUN ${JSON.stringify(run)}`);
-    }
-  }
-  if (runs.length > 0 && runtime.indexOf('\nRUN ') < runtime.indexOf(`\nUSER ${user}`)) {
-    throw new Error("the runtime stage's RUN must come after its USER");
+  const entrypoint = JSON.parse(one(runtime, 'ENTRYPOINT')) as unknown;
+  if (!Array.isArray(entrypoint) || entrypoint.some((part) => typeof part !== 'string')) {
+    throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   }
   return {
     base,
@@ -76,24 +67,10 @@ export function readRuntimeStage(text: string): RuntimeStage {
     copies,
     env,
     exposedPorts: instruction(runtime, 'EXPOSE').flatMap((ports) => ports.split(/\s+/)),
-    user,
-    entrypoint,
-    runs,
+    user: one(runtime, 'USER'),
+    entrypoint: entrypoint as string[],
     buildWorkdir: one(build, 'WORKDIR'),
   };
-}
-
-function execForm(args: string, what: string): string[] {
-  let command: unknown;
-  try {
-    command = JSON.parse(args);
-  } catch {
-    command = undefined;
-  }
-  if (!Array.isArray(command) || command.some((part) => typeof part !== 'string')) {
-    throw new Error(`the Dockerfile's ${what} is not in exec form: ${args}`);
-  }
-  return command as string[];
 }
 
 /** The project's Dockerfile. */

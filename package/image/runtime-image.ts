@@ -7,9 +7,7 @@
  *
  *   tsx package/image/runtime-image.ts <image.tar> [repository:tag]
  */
-import { spawn } from 'node:child_process';
-import { chmod, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { RUNTIME_STAGE, type RuntimeStage } from './dockerfile.js';
 import { layer, writeImage } from './oci.js';
@@ -19,13 +17,9 @@ import {
   debianPackageEntries,
   hostFile,
   hostTree,
-  NONROOT,
   unique,
 } from './rootfs.js';
-import { tar as tarOf, type TarEntry } from './tar.js';
-
-/** The home of the image's unprivileged user (rootfs.ts), where a RUN as that user writes. */
-const NONROOT_HOME = 'home/nonroot';
+import { tar as tarOf } from './tar.js';
 
 /** Where the distroless Node.js images have node, which the Dockerfile's ENTRYPOINT names. */
 export const NODE_PATH = '/nodejs/bin/node';
@@ -71,13 +65,11 @@ export async function buildRuntimeImage(
     const target = posix.join(stage.workdir, to).slice(1).replace(/\/$/, '');
     app.push(...(await hostTree(fromBuildStage(stage, from, root), target)));
   }
-  const tars = [
-    tarOf(await baseEntries()),
-    tarOf(unique([...libraries, ...node])),
-    tarOf(unique(app)),
-  ];
-  if (stage.runs.length > 0) tars.push(tarOf(await runInImage(stage, tars)));
-  const layers = await Promise.all(tars.map((uncompressed) => layer(uncompressed)));
+  const layers = await Promise.all([
+    layer(tarOf(await baseEntries())),
+    layer(tarOf(unique([...libraries, ...node]))),
+    layer(tarOf(unique(app))),
+  ]);
   await writeImage(out, reference, layers, {
     User: stage.user,
     Env: [...BASE_ENV, ...Object.entries(stage.env).map(([key, value]) => `${key}=${value}`)],
@@ -92,87 +84,6 @@ export async function buildRuntimeImage(
       'io.xenvironment.debian-packages': debs.join(' '),
     },
   });
-}
-
-/**
- * The stage's RUN instructions (each its entrypoint with more arguments, see dockerfile.ts), run as
- * the Dockerfile runs them: in the image's files so far (chroot), as its USER, with its
- * environment, from its WORKDIR. What they write in the user's home is the layer they make
- * (entries, with their owners); anything else they write is not kept. Needs root, as chroot does.
- */
-async function runInImage(stage: RuntimeStage, layers: Buffer[]): Promise<TarEntry[]> {
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `the Dockerfile RUNs ${stage.runs.length} step(s) as ${stage.user}: this needs root`,
-    );
-  }
-  const [uid, gid] = stage.user.split(':').map(Number) as [number, number];
-  if (uid !== NONROOT || gid !== NONROOT)
-    throw new Error(`RUN as ${stage.user}: only ${NONROOT}:${NONROOT} is known`);
-  const root = await mkdtemp(join(tmpdir(), 'runtime-image-'));
-  try {
-    // An image's / as any image has it (mkdtemp makes it the owner's alone).
-    await chmod(root, 0o755);
-    for (const archive of layers)
-      await run('tar', ['-x', '-p', '--same-owner', '-C', root], archive);
-    const env = [
-      ...BASE_ENV,
-      ...Object.entries(stage.env).map(([key, value]) => `${key}=${value}`),
-    ];
-    for (const command of stage.runs) {
-      // chroot starts in /: the entrypoint's script, relative to WORKDIR, as the same file.
-      const script = stage.entrypoint.length - 1;
-      const absolute = command.map((part, i) =>
-        i === script && !part.startsWith('/') ? posix.join(stage.workdir, part) : part,
-      );
-      await run('chroot', [`--userspec=${stage.user}`, root, ...absolute], undefined, env);
-    }
-    return await treeEntries(join(root, NONROOT_HOME), NONROOT_HOME);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-}
-
-function run(command: string, args: string[], input?: Buffer, env?: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'],
-      ...(env ? { env: Object.fromEntries(env.map((pair) => pair.split(/=(.*)/s, 2))) } : {}),
-    });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr}`)),
-    );
-    child.stdin?.end(input);
-  });
-}
-
-/** A folder of the image being built, at `path`, with each entry's mode and owner. */
-async function treeEntries(from: string, path: string): Promise<TarEntry[]> {
-  const own = async (source: string) => {
-    const stat = await lstat(source);
-    return { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
-  };
-  const entries: TarEntry[] = [{ kind: 'dir', path, ...(await own(from)) }];
-  for (const name of (await readdir(from)).sort()) {
-    const source = join(from, name);
-    const target = posix.join(path, name);
-    const stat = await lstat(source);
-    if (stat.isDirectory()) entries.push(...(await treeEntries(source, target)));
-    else if (stat.isFile()) {
-      entries.push({
-        kind: 'file',
-        path: target,
-        content: await readFile(source),
-        ...(await own(source)),
-      });
-    }
-  }
-  return entries;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
