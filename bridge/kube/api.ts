@@ -90,24 +90,6 @@ export class ApiClient {
     return JSON.parse(await this.exchange(method, path, body, timeoutMs)) as JsonObject;
   }
 
-  /**
-   * A write that needs only the resourceVersion of what it wrote: read from the answer's
-   * metadata, which comes before the object's content, without parsing all of it.
-   */
-  async write(
-    method: 'POST' | 'PUT' | 'PATCH',
-    path: string,
-    body: JsonObject,
-    timeoutMs = 10_000,
-  ): Promise<string> {
-    const text = await this.exchange(method, path, body, timeoutMs);
-    const content = text.search(/"(data|spec|status)":/);
-    const version = /"resourceVersion":"([^"]+)"/.exec(content < 0 ? text : text.slice(0, content));
-    if (version) return version[1]!;
-    const metadata = (JSON.parse(text) as { metadata?: { resourceVersion?: unknown } }).metadata;
-    return String(metadata?.resourceVersion);
-  }
-
   /** The answer's text; throws ApiError on anything but 2xx. */
   private async exchange(
     method: keyof typeof CONTENT_TYPES,

@@ -10,7 +10,7 @@ const LABELS = { 'app.kubernetes.io/name': 'xenvironment-bridge' };
  */
 export class ConfigMapTexts {
   constructor(
-    private readonly api: Pick<ApiClient, 'send' | 'write'>,
+    private readonly api: Pick<ApiClient, 'send'>,
     private readonly namespace: string,
     private readonly key: string,
   ) {}
