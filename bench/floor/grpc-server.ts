@@ -5,26 +5,12 @@
  *   node dist/bench/floor-grpc.mjs 127.0.0.1:<port>
  */
 import * as grpc from '@grpc/grpc-js';
+import { bytesService } from '../../function/server/bytes-service.js';
 
-const bytes = (message: Buffer) => message;
 const server = new grpc.Server();
-server.addService(
-  {
-    runFunction: {
-      path: '/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: bytes,
-      requestDeserialize: bytes,
-      responseSerialize: bytes,
-      responseDeserialize: bytes,
-    },
-  },
-  {
-    runFunction: (_call: unknown, reply: grpc.sendUnaryData<Buffer>) =>
-      reply(null, Buffer.alloc(0)),
-  },
-);
+server.addService(bytesService('/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction'), {
+  runFunction: (_call: unknown, reply: grpc.sendUnaryData<Buffer>) => reply(null, Buffer.alloc(0)),
+});
 server.bindAsync(process.argv[2]!, grpc.ServerCredentials.createInsecure(), (error) => {
   if (error) throw error;
 });

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { AbandonedError, Admission, BusyError, type AdmissionLimits } from './admission.js';
 import { DecodeError } from '../codec/errors.js';
 import { decodeRunFunctionRequest, encodeRunFunctionResponse } from '../codec/messages.js';
+import { bytesService } from './bytes-service.js';
 import { describeError, internalErrorResponse } from './fatal.js';
 
 export type RunFunction = (req: RunFunctionRequest) => Promise<RunFunctionResponse>;
@@ -29,26 +30,6 @@ export interface FunctionServerOptions {
 }
 
 const V1_PATH = FunctionRunnerServiceService.runFunction.path;
-
-/**
- * RunFunction with the request and response as protobuf bytes: the handler decodes a request
- * only once it is admitted (until then it is a Buffer) and encodes the response itself, so that
- * a response that cannot be encoded still becomes a Fatal result rather than a gRPC error.
- */
-function bytesService(path: string): grpc.ServiceDefinition {
-  const bytes = (message: Buffer) => message;
-  return {
-    runFunction: {
-      path,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: bytes,
-      requestDeserialize: bytes,
-      responseSerialize: bytes,
-      responseDeserialize: bytes,
-    },
-  };
-}
 
 /** Starts a gRPC server that answers RunFunction on both proto packages; resolves once bound. */
 export async function startFunctionServer(
