@@ -6,13 +6,12 @@
  * and `node` with grpc-js answering RunFunction, under the same flags and environment.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { build } from 'esbuild';
 import { RUNTIME_STAGE } from '../package/image/dockerfile.js';
-import { readImage } from '../package/image/oci.js';
 import { buildRuntimeImage } from '../package/image/runtime-image.js';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.js';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS, unpackImage } from '../test/support/image.js';
 
 /** package/image/inputs.sh's Node, which the image carries (npm run tools fetches it). */
 export const IMAGE_NODE = '.tools/image-inputs/node/bin/node';
@@ -70,14 +69,7 @@ async function imageRuntime(dir: string): Promise<Runtime | undefined> {
   });
   const root = join(dir, 'image-root');
   await rm(root, { recursive: true, force: true });
-  await mkdir(root, { mode: 0o755 });
-  const { image, layers } = await readImage(tarball);
-  for (const [i, layer] of layers.entries()) {
-    const file = join(dir, `layer-${i}.tar.gz`);
-    await writeFile(file, layer);
-    execFileSync('tar', ['-xzpf', file, '--same-owner', '-C', root]);
-    await rm(file);
-  }
+  const image = await unpackImage(tarball, root);
   const { User, WorkingDir = '/', Entrypoint = [], Env = [] } = image.config;
   // chroot starts in /: the entrypoint's script, relative to the working directory, as the same file.
   const entrypoint = Entrypoint.map((part, i) =>

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { RUNTIME_STAGE } from '../../package/image/dockerfile.js';
 import { layerFiles, readImage, type ImageFile } from '../../package/image/oci.js';
 import { buildRuntimeImage, NODE_PATH } from '../../package/image/runtime-image.js';
 import { untar } from '../../package/image/tar.js';
+import { unpackImage } from '../support/image.js';
 
 const run = promisify(execFile);
 const INPUTS = '.tools/image-inputs';
@@ -65,13 +66,7 @@ describe('the runtime image, built from the Dockerfile', () => {
 
   it("runs the function's entrypoint with only its own files, as its unprivileged user", async () => {
     const root = join(dir, 'root');
-    await mkdir(root);
-    const { layers } = await readImage(join(dir, 'runtime.tar'));
-    for (const layer of layers) {
-      const file = join(dir, 'layer.tar.gz');
-      await writeFile(file, layer);
-      await run('tar', ['-xzf', file, '-C', root]);
-    }
+    await unpackImage(join(dir, 'runtime.tar'), root);
     const [node, ...rest] = RUNTIME_STAGE.entrypoint as [string, ...string[]];
     const { stdout } = await run('chroot', [
       `--userspec=${RUNTIME_STAGE.user}`,

@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { nodeFlags, RUNTIME_STAGE } from '../../package/image/dockerfile.js';
+import { readImage, type ImageFile } from '../../package/image/oci.js';
 
 /**
  * The V8 flags the image's entrypoint gives node, read from the Dockerfile so that tests and
@@ -36,4 +39,17 @@ function bridgeNodeFlags(runtimeConfig: string): string[] {
   const command = containers.find((container) => container.name === 'bridge')?.command;
   if (!command) throw new Error('the DeploymentRuntimeConfig has no bridge container command');
   return nodeFlags(command, "the bridge container's command");
+}
+
+/**
+ * The image in `tarball` unpacked into `root` (made here, as an image's / is: 0755), its layers
+ * in order with their owners and modes, as a runtime would lay them out. Returns its config.
+ */
+export async function unpackImage(tarball: string, root: string): Promise<ImageFile> {
+  await mkdir(root, { mode: 0o755 });
+  const { image, layers } = await readImage(tarball);
+  for (const layer of layers) {
+    execFileSync('tar', ['-xzpf', '-', '--same-owner', '-C', root], { input: layer });
+  }
+  return image;
 }
